@@ -77,7 +77,7 @@ Deno.test("verifySctpChecksum rejects a flipped bit, a wrong byte order and shor
     assert.ok(!verifySctpChecksum(copy), `bit flipped at ${i}`);
   }
   const swapped = packet.slice();
-  swapped.set(packet.subarray(8, 12).reverse(), 8);
+  swapped.set(packet.slice(8, 12).reverse(), 8);
   assert.ok(!verifySctpChecksum(swapped));
   assert.ok(!verifySctpChecksum(new Uint8Array(11)));
   assert.throws(() => setSctpChecksum(new Uint8Array(11)), RangeError);
