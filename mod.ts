@@ -1,0 +1,25 @@
+/**
+ * Reliable Server Pooling (RSerPool, RFC 5351-5356) for Deno.
+ *
+ * This module exports the wire codec of ASAP (RFC 5352) and ENRP (RFC 5353) messages with the
+ * RFC 5354 parameters, as plain typed objects.
+ *
+ * @example Encode and decode a handle resolution
+ * ```ts
+ * import { decodeAsapMessage, encodeAsapMessage } from "@rserpool/rserpool";
+ *
+ * const bytes = encodeAsapMessage({
+ *   type: "handle-resolution",
+ *   wantsUpdates: false,
+ *   poolHandle: new TextEncoder().encode("EchoPool1"),
+ * });
+ * const message = decodeAsapMessage(bytes);
+ * console.log(message.type); // "handle-resolution"
+ * ```
+ *
+ * @module
+ */
+
+export * from "./wire/mod.ts";
+export * from "./asap/mod.ts";
+export * from "./enrp/mod.ts";

@@ -1,0 +1,18 @@
+/**
+ * The RSerPool wire layer (RFC 5354): parameter types, the TLV writer and reader, addresses and
+ * the {@linkcode WireError} that every decoding failure is.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCause, WireError } from "./mod.ts";
+ * const e = new WireError(ErrorCause.InvalidValues, "Bad value", { offset: 4 });
+ * e.cause; // 3
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./types.ts";
+export { formatIpv4, formatIpv6, ipAddressFamily, writeIpAddress } from "./address.ts";
+export { isPolicyName, WIRE_LIMITS } from "./parameters.ts";
