@@ -87,7 +87,7 @@ function parseIpv6(text: string, out: Uint8Array, offset: number): boolean {
   while (i < n) {
     // An embedded IPv4 address ends the text.
     const rest = text.slice(i);
-    if (rest.includes(".")) {
+    if (!rest.includes(":") && rest.includes(".")) {
       const v4 = new Uint8Array(4);
       if (!parseIpv4(rest, v4, 0)) return false;
       groups.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
