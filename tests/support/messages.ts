@@ -60,7 +60,9 @@ export function asapSamples(): AsapMessage[] {
       rejected: true,
       poolHandle: ph,
       identifier: 0x1002,
-      error: [{ code: 0x5, info: new Uint8Array() }],
+      // Wireshark reads the information of causes 0x1-0x3, 0x5 and 0x7 as the offending
+      // parameter: here the policy that did not match the pool's.
+      error: [{ code: 0x5, info: new Uint8Array([0, 8, 0, 12, 0x40, 0, 0, 1, 0, 0, 0, 0]) }],
     },
     { type: "deregistration-response", poolHandle: ph, identifier: 0x1001 },
     { type: "handle-resolution", wantsUpdates: false, poolHandle: ph },
