@@ -422,20 +422,28 @@ export class Handlespace<T = unknown> {
         this.#link(pool, slot);
       }
     } else {
+      // Draw without replacement: each draw is over the weights of the PEs not drawn yet.
+      // For a few PEs the drawn ones are skipped during the descent (no tree writes); for
+      // many they are set to weight 0 until the end. Both give the same PE for the same r.
       const weights = this.#chosenWeight;
       weights.length = 0;
+      const few = n <= 8;
+      let total = forest.total(pool.root);
       for (let i = 0; i < n; i++) {
-        const total = forest.total(pool.root);
         if (total < 1) break;
         let r = Math.floor(this.#random() * total);
         if (r >= total) r = total - 1;
-        const slot = forest.sample(pool.root, r);
+        const slot = few
+          ? forest.sampleExcluding(pool.root, r, chosen)
+          : forest.sample(pool.root, r);
         if (slot === 0) break;
         chosen.push(slot);
-        weights.push(forest.weight(slot));
-        forest.setWeight(slot, 0);
+        const w = forest.weight(slot);
+        weights.push(w);
+        total -= w;
+        if (!few) forest.setWeight(slot, 0);
       }
-      for (let i = 0; i < chosen.length; i++) forest.setWeight(chosen[i], weights[i]);
+      if (!few) { for (let i = 0; i < chosen.length; i++) forest.setWeight(chosen[i], weights[i]); }
       const advance = maxIncrement === 0 || maxIncrement > chosen.length
         ? chosen.length
         : maxIncrement;

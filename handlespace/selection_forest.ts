@@ -210,6 +210,42 @@ export class SelectionForest {
   }
 
   /**
+   * Like {@linkcode sample}, but as if the given slots (keys in `k0` unique in the tree) had
+   * weight 0, without changing the tree: `0 <= r < total(root) - their weights`. O(k log n)
+   * for k excluded slots.
+   */
+  sampleExcluding(root: number, r: number, excluded: readonly number[]): number {
+    const left = this.#left, right = this.#right, sum = this.#sum, weight = this.#weight;
+    const k0 = this.#k0;
+    const m = excluded.length;
+    let lo = -Infinity;
+    let n = root;
+    let last = 0;
+    while (n !== 0) {
+      const key = k0[n];
+      let l = sum[left[n]];
+      let self = weight[n];
+      for (let j = 0; j < m; j++) {
+        const x = excluded[j];
+        const kx = k0[x];
+        if (kx > lo && kx < key) l -= weight[x];
+        else if (x === n) self = 0;
+      }
+      if (r < l) {
+        n = left[n];
+        continue;
+      }
+      r -= l;
+      if (self > 0) last = n;
+      if (r < self) return n;
+      r -= self;
+      lo = key;
+      n = right[n];
+    }
+    return last;
+  }
+
+  /**
    * The slot whose cumulative weight range (in key order) holds `r`, for `0 <= r < total(root)`.
    */
   sample(root: number, r: number): number {
