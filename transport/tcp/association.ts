@@ -1,0 +1,487 @@
+/**
+ * An {@linkcode Association} over a byte stream (TCP or TLS): one reader loop that parses frames
+ * out of one read buffer, one writer loop that drains a bounded send queue.
+ *
+ * @module
+ */
+
+import { TransportError } from "../errors.ts";
+import type {
+  Association,
+  AssociationEvent,
+  ReceivedMessage,
+  SendOptions,
+  TransportAddress,
+} from "../types.ts";
+import type { ByteStream } from "./byte_stream.ts";
+import {
+  encodeFrame,
+  FLAG_ABORT,
+  FLAG_UNORDERED,
+  FRAME_HEADER_SIZE,
+  parseFrame,
+  rserpoolWireBytes,
+} from "./framing.ts";
+import type { ResolvedAssociationOptions } from "./options.ts";
+
+/** Size of the read buffer while no large message is being received. */
+const READ_BUFFER_SIZE = 64 * 1024;
+
+/** A larger read buffer is dropped again when it empties. */
+const READ_BUFFER_KEEP = 256 * 1024;
+
+/** Several small frames queued together are written with one call, up to this size. */
+const COALESCE_LIMIT = 64 * 1024;
+
+interface EventListenerRecord {
+  listener: (event: AssociationEvent) => void;
+  /** Whether it has been told `communication-up`. */
+  primed: boolean;
+}
+
+interface SendWaiter {
+  /** Cumulative queued bytes up to and including the message. */
+  end: number;
+  resolve: () => void;
+  reject: (error: TransportError) => void;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function callListener(listener: (event: AssociationEvent) => void, event: AssociationEvent): void {
+  try {
+    listener(event);
+  } catch (error) {
+    // A faulty listener must not break the association; report it like an uncaught error.
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+/**
+ * A TCP or TLS association. Made by {@linkcode connectTcp} and {@linkcode listenTcp}; see the
+ * module documentation of `transport/tcp/mod.ts` for its behaviour.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectTcp } from "./mod.ts";
+ * await using association = await connectTcp({ hostname: "127.0.0.1", port: 3863 });
+ * await association.send(new Uint8Array([1, 2, 3]), { ppid: 11 });
+ * ```
+ */
+export class TcpAssociation implements Association {
+  /** The transport underneath. */
+  readonly protocol: "tcp" | "tls";
+  /** The local address. */
+  readonly localAddresses: readonly TransportAddress[];
+  /** The peer address. */
+  readonly remoteAddresses: readonly TransportAddress[];
+
+  #stream: ByteStream;
+  #options: ResolvedAssociationOptions;
+  #state: "open" | "closing" | "closed" = "open";
+  #shutdown: Promise<void> | undefined;
+
+  // Send side: frames waiting to be written, counted in cumulative bytes.
+  #queue: Uint8Array[] = [];
+  #enqueued = 0;
+  #written = 0;
+  #sendWaiters: SendWaiter[] = [];
+  #writing = false;
+  #writeInFlight = false;
+  #drainWaiters: (() => void)[] = [];
+
+  // Receive side.
+  #received: ReceivedMessage[] = [];
+  #receivedHead = 0;
+  #receivedBytes = 0;
+  #receiveWaiters: ((message: ReceivedMessage | null) => void)[] = [];
+  #resumeReading: (() => void) | undefined;
+  #inputEnded = false;
+  #inputEndWaiters: (() => void)[] = [];
+
+  #listeners: EventListenerRecord[] = [];
+  #terminal: AssociationEvent | undefined;
+
+  /** Wraps a connected stream; the association is up at once. */
+  constructor(stream: ByteStream, protocol: "tcp" | "tls", options: ResolvedAssociationOptions) {
+    this.#stream = stream;
+    this.protocol = protocol;
+    this.#options = options;
+    this.localAddresses = Object.freeze([stream.localAddress]);
+    this.remoteAddresses = Object.freeze([stream.remoteAddress]);
+    void this.#readLoop();
+  }
+
+  /** True once the association has ended. */
+  get closed(): boolean {
+    return this.#isClosed();
+  }
+
+  #isClosed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /**
+   * Queues a message; resolves at once while fewer than `maxBufferedBytes` wait to be written,
+   * else when enough of them have been written. Rejects with a `TransportError`: `closed` once
+   * the association is closing or ended, `limit` for a message above `maxMessageSize`,
+   * `invalid` for bad options (and, with `rserpool` framing, for another PPID, a stream other
+   * than 0, unordered, or bytes that are not one ASAP/ENRP message).
+   */
+  send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(new TransportError("closed", "Association is closed"));
+    }
+    let frame: Uint8Array;
+    try {
+      frame = this.#frame(data, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#queue.push(frame);
+    this.#enqueued += frame.length;
+    const end = this.#enqueued;
+    if (!this.#writing) void this.#writeLoop();
+    if (end - this.#written <= this.#options.maxBufferedBytes) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#sendWaiters.push({ end, resolve, reject }));
+  }
+
+  #frame(data: Uint8Array, options: SendOptions): Uint8Array {
+    if (!(data instanceof Uint8Array)) {
+      throw new TransportError("invalid", "Message data must be a Uint8Array");
+    }
+    const { framing, maxMessageSize } = this.#options;
+    if (data.length > maxMessageSize) {
+      throw new TransportError(
+        "limit",
+        `Message of ${data.length} bytes exceeds the limit of ${maxMessageSize}`,
+      );
+    }
+    const stream = options.stream ?? 0;
+    const unordered = options.unordered ?? false;
+    if (framing === "rserpool") {
+      const ppid = options.ppid ?? this.#options.ppid;
+      if (ppid !== this.#options.ppid || stream !== 0 || unordered) {
+        throw new TransportError(
+          "invalid",
+          `This association carries PPID ${this.#options.ppid} on stream 0, ordered, only`,
+        );
+      }
+      const bytes = rserpoolWireBytes(data);
+      if (typeof bytes === "string") throw new TransportError("invalid", bytes);
+      return bytes;
+    }
+    const ppid = options.ppid ?? 0;
+    if (!Number.isInteger(ppid) || ppid < 0 || ppid > 0xffffffff) {
+      throw new TransportError("invalid", "PPID must be a 32-bit unsigned integer");
+    }
+    if (!Number.isInteger(stream) || stream < 0 || stream > 0xffff) {
+      throw new TransportError("invalid", "Stream must be a 16-bit unsigned integer");
+    }
+    return encodeFrame(data, ppid, stream, unordered ? FLAG_UNORDERED : 0);
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#isClosed()) {
+        const chunk = this.#takeChunk();
+        let offset = 0;
+        while (offset < chunk.length) {
+          this.#writeInFlight = true;
+          offset += await this.#stream.write(offset === 0 ? chunk : chunk.subarray(offset));
+          this.#writeInFlight = false;
+          if (this.#isClosed()) return;
+        }
+        this.#written += chunk.length;
+        while (
+          this.#sendWaiters.length > 0 &&
+          this.#sendWaiters[0].end - this.#written <= this.#options.maxBufferedBytes
+        ) {
+          this.#sendWaiters.shift()!.resolve();
+        }
+      }
+    } catch (error) {
+      if (!this.#isClosed()) this.#fail(`Write failed: ${errorText(error)}`);
+    } finally {
+      this.#writeInFlight = false;
+      this.#writing = false;
+      for (const wake of this.#drainWaiters.splice(0)) wake();
+    }
+  }
+
+  /** The next bytes to write: one frame, or with `framed` several small ones joined. */
+  #takeChunk(): Uint8Array {
+    const queue = this.#queue;
+    if (this.#options.framing === "rserpool" || queue.length === 1) return queue.shift()!;
+    let count = 0;
+    let size = 0;
+    while (count < queue.length && size + queue[count].length <= COALESCE_LIMIT) {
+      size += queue[count++].length;
+    }
+    if (count <= 1) return queue.shift()!;
+    const chunk = new Uint8Array(size);
+    let offset = 0;
+    for (const frame of queue.splice(0, count)) {
+      chunk.set(frame, offset);
+      offset += frame.length;
+    }
+    return chunk;
+  }
+
+  /** Resolves when the send queue is empty or the association has ended. */
+  #drained(): Promise<void> {
+    if (!this.#writing && (this.#queue.length === 0 || this.#isClosed())) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  async #readLoop(): Promise<void> {
+    const { maxMessageSize, maxBufferedBytes } = this.#options;
+    let buffer = new Uint8Array(READ_BUFFER_SIZE);
+    let view = new DataView(buffer.buffer);
+    let start = 0;
+    let end = 0;
+    try {
+      while (true) {
+        // Deliver every complete frame in the buffer.
+        while (true) {
+          const result = parseFrame(buffer, view, start, end, this.#options);
+          if (result.kind === "error") {
+            this.abort(`Protocol violation: ${result.reason}`);
+            return;
+          }
+          if (result.kind === "frame") {
+            const frame = result.frame;
+            start = result.next;
+            if (frame.kind === "abort") {
+              const reason = new TextDecoder().decode(buffer.subarray(frame.start, frame.end));
+              this.#fail(`Peer aborted: ${reason}`);
+              return;
+            }
+            this.#deliver({
+              data: buffer.slice(frame.start, frame.end),
+              ppid: frame.ppid,
+              stream: frame.stream,
+              unordered: frame.unordered,
+            });
+            continue;
+          }
+          // Incomplete: make room for at least `needed` bytes from `start`.
+          if (start === end) {
+            start = end = 0;
+            if (buffer.length > READ_BUFFER_KEEP) {
+              buffer = new Uint8Array(READ_BUFFER_SIZE);
+              view = new DataView(buffer.buffer);
+            }
+          } else if (result.needed > buffer.length - start) {
+            if (result.needed > buffer.length) {
+              // `needed` is bounded by the header and maxMessageSize (checked by parseFrame).
+              const size = Math.max(
+                result.needed,
+                Math.min(buffer.length * 2, FRAME_HEADER_SIZE + maxMessageSize),
+              );
+              const larger = new Uint8Array(size);
+              larger.set(buffer.subarray(start, end));
+              buffer = larger;
+              view = new DataView(buffer.buffer);
+            } else {
+              buffer.copyWithin(0, start, end);
+            }
+            end -= start;
+            start = 0;
+          }
+          break;
+        }
+        if (this.#receivedBytes > maxBufferedBytes) {
+          await new Promise<void>((resolve) => this.#resumeReading = resolve);
+        }
+        if (this.#isClosed()) return;
+        const n = await this.#stream.read(buffer.subarray(end));
+        if (this.#isClosed()) return;
+        if (n === null) {
+          if (end > start) {
+            this.#fail("Connection closed in the middle of a message");
+          } else {
+            this.#endInput();
+            void this.#startShutdown();
+          }
+          return;
+        }
+        end += n;
+      }
+    } catch (error) {
+      if (!this.#isClosed()) this.#fail(`Connection lost: ${errorText(error)}`);
+    }
+  }
+
+  #deliver(message: ReceivedMessage): void {
+    const waiter = this.#receiveWaiters.shift();
+    if (waiter !== undefined) {
+      waiter(message);
+      return;
+    }
+    this.#received.push(message);
+    this.#receivedBytes += message.data.length;
+  }
+
+  #endInput(): void {
+    this.#inputEnded = true;
+    for (const waiter of this.#receiveWaiters.splice(0)) waiter(null);
+    for (const wake of this.#inputEndWaiters.splice(0)) wake();
+  }
+
+  /** Receives the next message, or `null` once the association has ended. */
+  receive(): Promise<ReceivedMessage | null> {
+    if (this.#receivedHead < this.#received.length) {
+      const message = this.#received[this.#receivedHead++];
+      if (this.#receivedHead === this.#received.length) {
+        this.#received = [];
+        this.#receivedHead = 0;
+      }
+      this.#receivedBytes -= message.data.length;
+      if (this.#receivedBytes <= this.#options.maxBufferedBytes) {
+        const resume = this.#resumeReading;
+        this.#resumeReading = undefined;
+        resume?.();
+      }
+      return Promise.resolve(message);
+    }
+    if (this.#inputEnded || this.#isClosed()) return Promise.resolve(null);
+    return new Promise((resolve) => this.#receiveWaiters.push(resolve));
+  }
+
+  /** Yields received messages until the association ends. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    while (true) {
+      const message = await this.receive();
+      if (message === null) return;
+      yield message;
+    }
+  }
+
+  /**
+   * Registers a listener for association events and returns a function that removes it. A new
+   * listener is told `communication-up` (in a microtask), and the final event if the association
+   * has already ended, so that nothing is missed between connecting and registering.
+   */
+  onEvent(listener: (event: AssociationEvent) => void): () => void {
+    const record: EventListenerRecord = { listener, primed: false };
+    this.#listeners.push(record);
+    queueMicrotask(() => {
+      if (record.primed || !this.#listeners.includes(record)) return;
+      record.primed = true;
+      callListener(listener, { type: "communication-up" });
+      if (this.#terminal !== undefined) callListener(listener, this.#terminal);
+    });
+    return () => {
+      const i = this.#listeners.indexOf(record);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  #emit(event: AssociationEvent): void {
+    for (const record of [...this.#listeners]) {
+      if (!record.primed) {
+        record.primed = true;
+        callListener(record.listener, { type: "communication-up" });
+      }
+      callListener(record.listener, event);
+    }
+  }
+
+  /**
+   * Graceful close: writes what is queued, ends the write side, waits (up to `closeTimeout`)
+   * for the peer to end its side, and emits `shutdown`.
+   */
+  close(): Promise<void> {
+    return this.#startShutdown();
+  }
+
+  #startShutdown(): Promise<void> {
+    if (this.#isClosed()) return Promise.resolve();
+    this.#shutdown ??= this.#runShutdown();
+    return this.#shutdown;
+  }
+
+  async #runShutdown(): Promise<void> {
+    this.#state = "closing";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.closeTimeout);
+    });
+    try {
+      await Promise.race([this.#drained(), deadline]);
+      if (this.#isClosed()) return;
+      let failure: unknown;
+      await Promise.race([
+        this.#stream.closeWrite().catch((error) => {
+          failure = error;
+        }),
+        deadline,
+      ]);
+      if (this.#isClosed()) return;
+      if (failure !== undefined) {
+        this.#fail(`Close failed: ${errorText(failure)}`);
+        return;
+      }
+      if (!this.#inputEnded) {
+        await Promise.race([
+          new Promise<void>((resolve) => this.#inputEndWaiters.push(resolve)),
+          deadline,
+        ]);
+      }
+      this.#finish({ type: "shutdown" });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Ends the association at once: queued messages are dropped, the connection is closed, and
+   * the event is `communication-lost` with `reason`. With `framed`, the peer is told the reason
+   * by an abort frame (unless a write is in progress), so it sees `communication-lost` too.
+   */
+  abort(reason = "Aborted"): void {
+    if (this.#isClosed()) return;
+    if (this.#options.framing === "framed" && !this.#writeInFlight) {
+      const frame = encodeFrame(new TextEncoder().encode(reason.slice(0, 1000)), 0, 0, FLAG_ABORT);
+      // The write is attempted at once; the close below does not wait for it.
+      this.#stream.write(frame).catch(() => {});
+    }
+    this.#received = [];
+    this.#receivedHead = 0;
+    this.#receivedBytes = 0;
+    this.#finish({ type: "communication-lost", reason });
+  }
+
+  #fail(reason: string): void {
+    this.#finish({ type: "communication-lost", reason });
+  }
+
+  #finish(event: AssociationEvent): void {
+    if (this.#isClosed()) return;
+    this.#state = "closed";
+    this.#terminal = event;
+    this.#stream.close();
+    this.#queue = [];
+    const closed = new TransportError("closed", "Association is closed");
+    for (const waiter of this.#sendWaiters.splice(0)) waiter.reject(closed);
+    for (const wake of this.#drainWaiters.splice(0)) wake();
+    this.#endInput();
+    const resume = this.#resumeReading;
+    this.#resumeReading = undefined;
+    resume?.();
+    this.#emit(event);
+  }
+
+  /** Same as {@linkcode TcpAssociation.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
