@@ -30,6 +30,9 @@ const READ_BUFFER_SIZE = 64 * 1024;
 /** A larger read buffer is dropped again when it empties. */
 const READ_BUFFER_KEEP = 256 * 1024;
 
+/** How long an abort waits for a write in progress before it closes the connection anyway. */
+const ABORT_WRITE_TIMEOUT = 1000;
+
 /** Several small frames queued together are written with one call, up to this size. */
 const COALESCE_LIMIT = 64 * 1024;
 
@@ -102,6 +105,10 @@ export class TcpAssociation implements Association {
   #resumeReading: (() => void) | undefined;
   #inputEnded = false;
   #inputEndWaiters: (() => void)[] = [];
+
+  #pendingAbort:
+    | { frame: Uint8Array | undefined; timer: ReturnType<typeof setTimeout> }
+    | undefined;
 
   #listeners: EventListenerRecord[] = [];
   #terminal: AssociationEvent | undefined;
@@ -193,9 +200,15 @@ export class TcpAssociation implements Association {
         let offset = 0;
         while (offset < chunk.length) {
           this.#writeInFlight = true;
-          offset += await this.#stream.write(offset === 0 ? chunk : chunk.subarray(offset));
-          this.#writeInFlight = false;
-          if (this.#isClosed()) return;
+          try {
+            offset += await this.#stream.write(offset === 0 ? chunk : chunk.subarray(offset));
+          } finally {
+            this.#writeInFlight = false;
+          }
+          if (this.#isClosed()) {
+            this.#completeAbort(offset === chunk.length);
+            return;
+          }
         }
         this.#written += chunk.length;
         while (
@@ -206,9 +219,9 @@ export class TcpAssociation implements Association {
         }
       }
     } catch (error) {
-      if (!this.#isClosed()) this.#fail(`Write failed: ${errorText(error)}`);
+      if (this.#isClosed()) this.#completeAbort(false);
+      else this.#fail(`Write failed: ${errorText(error)}`);
     } finally {
-      this.#writeInFlight = false;
       this.#writing = false;
       for (const wake of this.#drainWaiters.splice(0)) wake();
     }
@@ -445,30 +458,53 @@ export class TcpAssociation implements Association {
   /**
    * Ends the association at once: queued messages are dropped, the connection is closed, and
    * the event is `communication-lost` with `reason`. With `framed`, the peer is told the reason
-   * by an abort frame (unless a write is in progress), so it sees `communication-lost` too.
+   * by an abort frame, so it sees `communication-lost` too (if a write is in progress, after it
+   * completes, waiting at most 1 s; a partly written frame gets no abort frame after it).
    */
   abort(reason = "Aborted"): void {
     if (this.#isClosed()) return;
-    if (this.#options.framing === "framed" && !this.#writeInFlight) {
-      const frame = encodeFrame(new TextEncoder().encode(reason.slice(0, 1000)), 0, 0, FLAG_ABORT);
-      // The write is attempted at once; the close below does not wait for it.
-      this.#stream.write(frame).catch(() => {});
-    }
     this.#received = [];
     this.#receivedHead = 0;
     this.#receivedBytes = 0;
+    const frame = this.#options.framing === "framed"
+      ? encodeFrame(new TextEncoder().encode(reason.slice(0, 1000)), 0, 0, FLAG_ABORT)
+      : undefined;
+    if (this.#writeInFlight) {
+      // The abort frame may only follow a complete frame: the writer loop finishes it when its
+      // write returns, or the timer closes the connection if that write is stuck.
+      this.#pendingAbort = {
+        frame,
+        timer: setTimeout(() => this.#completeAbort(false), ABORT_WRITE_TIMEOUT),
+      };
+      this.#finish({ type: "communication-lost", reason }, false);
+      return;
+    }
+    // The write starts at once (the kernel takes it); closing does not wait for it.
+    if (frame !== undefined) this.#stream.write(frame).catch(() => {});
     this.#finish({ type: "communication-lost", reason });
+  }
+
+  /** Ends an abort that waited for a write in flight: abort frame if possible, then close. */
+  #completeAbort(atFrameBoundary: boolean): void {
+    const pending = this.#pendingAbort;
+    if (pending === undefined) return;
+    this.#pendingAbort = undefined;
+    clearTimeout(pending.timer);
+    if (atFrameBoundary && pending.frame !== undefined) {
+      this.#stream.write(pending.frame).catch(() => {});
+    }
+    this.#stream.close();
   }
 
   #fail(reason: string): void {
     this.#finish({ type: "communication-lost", reason });
   }
 
-  #finish(event: AssociationEvent): void {
+  #finish(event: AssociationEvent, closeStream = true): void {
     if (this.#isClosed()) return;
     this.#state = "closed";
     this.#terminal = event;
-    this.#stream.close();
+    if (closeStream) this.#stream.close();
     this.#queue = [];
     const closed = new TransportError("closed", "Association is closed");
     for (const waiter of this.#sendWaiters.splice(0)) waiter.reject(closed);

@@ -57,7 +57,11 @@ export interface TcpConnectOptions extends TcpAssociationOptions {
 function connectError(error: unknown, what: string): TransportError {
   if (error instanceof TransportError) return error;
   const text = error instanceof Error ? error.message : String(error);
-  if (error instanceof Deno.errors.ConnectionRefused) {
+  if (
+    error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted
+  ) {
     return new TransportError("refused", `${what} refused: ${text}`, { cause: error });
   }
   return new TransportError("io", `${what} failed: ${text}`, { cause: error });

@@ -70,7 +70,8 @@ export interface TcpListenOptions extends TcpAssociationOptions {
 /** Where the connections come from: a Deno listener or a `node:tls` server. */
 interface ConnectionSource {
   addresses: TransportAddress[];
-  close(): void;
+  /** Stops listening; resolves once the listening socket is released. */
+  close(): Promise<void>;
 }
 
 class TcpListener implements AssociationListener {
@@ -130,10 +131,11 @@ class TcpListener implements AssociationListener {
     }
   }
 
+  /** Stops listening and aborts associations not accepted yet; resolves once the port is free. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    this.#source?.close();
+    const stopped = this.#source?.close();
     for (const connection of this.#pending) {
       try {
         connection.close();
@@ -144,7 +146,7 @@ class TcpListener implements AssociationListener {
     this.#pending.clear();
     for (const association of this.#ready.splice(0)) association.abort("Listener closed");
     for (const waiter of this.#waiters.splice(0)) waiter(null);
-    return Promise.resolve();
+    return stopped ?? Promise.resolve();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -189,14 +191,18 @@ function denoSource(
     }
     listener.offer(new TcpAssociation(denoConnStream(conn), "tls", options));
   };
-  void (async () => {
+  const loop = (async () => {
     while (true) {
       let conn: Deno.Conn;
       try {
         conn = await socket.accept();
-      } catch {
-        if (listener.isClosed) return;
+      } catch (error) {
+        if (listener.isClosed || error instanceof Deno.errors.BadResource) return;
         continue; // A failed accept (e.g. too many open files) does not end the listener.
+      }
+      if (listener.isClosed) {
+        conn.close();
+        return;
       }
       if (isTls) {
         void handshake(conn as Deno.TlsConn);
@@ -214,6 +220,7 @@ function denoSource(
       } catch {
         // Already closed.
       }
+      return loop;
     },
   };
 }
@@ -256,7 +263,14 @@ async function nodeTlsSource(
   const bound = typeof address === "object" && address !== null
     ? { hostname: address.address, port: address.port }
     : { hostname, port };
-  return { addresses: [bound], close: () => server.close() };
+  return {
+    addresses: [bound],
+    // The callback of server.close() waits for accepted connections too: do not wait for it.
+    close: () => {
+      server.close();
+      return Promise.resolve();
+    },
+  };
 }
 
 /**
