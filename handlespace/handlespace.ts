@@ -68,7 +68,10 @@ export interface HandlespaceOptions {
  * ```
  */
 export interface RegisterOptions<T> {
-  /** Data of the caller kept with the PE (e.g. the association it registered on). */
+  /**
+   * Data of the caller kept with the PE (e.g. the association it registered on). An update
+   * without it keeps the PE's user data.
+   */
   userData?: T;
   /**
    * Absolute time (ms) when the PE expires, `Infinity` for never. Default: now plus the PE's
