@@ -24,12 +24,13 @@ export interface ByteStream {
   close(): void;
 }
 
-/** A `Deno.NetAddr` (or any address) as a transport address. */
+/**
+ * A `Deno.NetAddr` as a transport address. (A connection from `Deno.startTls` reports its
+ * addresses without the `transport` field, so only the fields are looked at.)
+ */
 export function netAddress(addr: Deno.Addr): TransportAddress {
-  if (addr.transport === "tcp" || addr.transport === "udp") {
-    return { hostname: addr.hostname, port: addr.port };
-  }
-  return { hostname: "", port: 0 };
+  const { hostname, port } = addr as Partial<Deno.NetAddr>;
+  return { hostname: hostname ?? "", port: port ?? 0 };
 }
 
 /** A `Deno.Conn` (TCP or TLS) as a byte stream. */
