@@ -1,0 +1,1407 @@
+/**
+ * One SCTP association (RFC 9260): the handshake's client side, DATA with streams, ordering,
+ * fragmentation and reassembly, SACK with gap blocks and duplicate TSNs, delayed SACK,
+ * retransmission with the RFC's RTO computation, fast retransmit, congestion control, receiver
+ * window flow control, multi-homing with HEARTBEATs and path failover, SHUTDOWN and ABORT.
+ *
+ * @module
+ */
+
+import { TransportError } from "../errors.ts";
+import type {
+  Association,
+  AssociationEvent,
+  ReceivedMessage,
+  SendOptions,
+  TransportAddress,
+} from "../types.ts";
+import {
+  ChunkType,
+  DataFlag,
+  decodeData,
+  decodeInit,
+  decodeSack,
+  encodeInit,
+  encodeSack,
+  errorCause,
+  firstErrorCause,
+  InitParameter,
+  PacketBuilder,
+  parameter,
+  type RawChunk,
+  SctpErrorCause,
+  type SctpPacket,
+} from "./chunks.ts";
+import type { SctpConfig } from "./config.ts";
+import { scopedPeerAddresses } from "./scope.ts";
+
+/** What an association needs from the endpoint that carries it. */
+export interface AssociationHost {
+  /** The local SCTP port. */
+  readonly localPort: number;
+  /** The local addresses the endpoint is bound to. */
+  readonly localAddresses: readonly string[];
+  /** Sends one packet to a peer address and UDP port. */
+  transmit(packet: Uint8Array, address: string, udpPort: number): void;
+  /** Forgets the association (it has ended). */
+  detach(association: SctpAssociation): void;
+  /** Registers the association under its local tag once known. */
+  attach(association: SctpAssociation): void;
+  /** A random unsigned 32-bit integer. */
+  random(): number;
+}
+
+/** Association states (RFC 9260, section 4). */
+export type SctpState =
+  | "closed"
+  | "cookie-wait"
+  | "cookie-echoed"
+  | "established"
+  | "shutdown-pending"
+  | "shutdown-sent"
+  | "shutdown-received"
+  | "shutdown-ack-sent";
+
+interface Path {
+  address: string;
+  udpPort: number;
+  active: boolean;
+  confirmed: boolean;
+  errors: number;
+  srtt: number;
+  rttvar: number;
+  rto: number;
+  measured: boolean;
+  cwnd: number;
+  ssthresh: number;
+  partialBytesAcked: number;
+  flight: number;
+  t3: Timer | undefined;
+  heartbeat: Timer | undefined;
+  heartbeatSentAt: number;
+  heartbeatPending: boolean;
+  heartbeatNonce: number;
+}
+
+interface OutChunk {
+  tsn: number;
+  flags: number;
+  stream: number;
+  ssn: number;
+  ppid: number;
+  payload: Uint8Array;
+  sentAt: number;
+  transmissions: number;
+  path: Path | undefined;
+  acked: boolean;
+  inFlight: boolean;
+  missing: number;
+  retransmit: boolean;
+  fastRetransmitted: boolean;
+}
+
+interface Partial {
+  parts: Uint8Array[];
+  bytes: number;
+  stream: number;
+  ssn: number;
+  ppid: number;
+  unordered: boolean;
+}
+
+/** Parameters of an association that a handshake has agreed on. */
+export interface EstablishedParameters {
+  /** Our verification tag. */
+  localTag: number;
+  /** The peer's verification tag. */
+  peerTag: number;
+  /** Our initial TSN. */
+  localInitialTsn: number;
+  /** The peer's initial TSN. */
+  peerInitialTsn: number;
+  /** The peer's advertised window. */
+  peerWindow: number;
+  /** Outbound streams. */
+  outboundStreams: number;
+  /** Inbound streams. */
+  inboundStreams: number;
+}
+
+/** How an association starts. */
+export interface AssociationStart {
+  /** The peer's SCTP port. */
+  peerPort: number;
+  /** Peer addresses, the primary first. */
+  peerAddresses: string[];
+  /** The peer's UDP encapsulation port. */
+  peerUdpPort: number;
+  /** Set when a COOKIE ECHO established it (server side). */
+  established?: EstablishedParameters;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+const tsnLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
+const tsnLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
+const now = (): number => performance.now();
+const EMPTY = new Uint8Array(0);
+
+/**
+ * An SCTP association over UDP. Created by the endpoint (`connectSctp`, `listenSctp`), never
+ * directly.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSctp } from "./mod.ts";
+ * const association = await connectSctp({ hostname: "127.0.0.1", port: 7 });
+ * await association.send(new TextEncoder().encode("hello"), { ppid: 0 });
+ * ```
+ */
+export class SctpAssociation implements Association {
+  /** The transport underneath. */
+  readonly protocol = "sctp" as const;
+  /** Protocol parameters. */
+  readonly config: SctpConfig;
+  #host: AssociationHost;
+  #state: SctpState = "closed";
+  #peerPort: number;
+  #paths: Path[] = [];
+  #primary: Path;
+  #current: Path;
+  #localTag = 0;
+  #peerTag = 0;
+  #outboundStreams = 0;
+  #inboundStreams = 0;
+  #errors = 0;
+  // Sending
+  #nextTsn = 0;
+  #ssn: Uint16Array = new Uint16Array(0);
+  #pending: OutChunk[] = [];
+  #pendingHead = 0;
+  #inflight: OutChunk[] = [];
+  #inflightHead = 0;
+  #bufferedBytes = 0;
+  #peerWindow = 0;
+  #highestAcked = 0;
+  #lastCumAck = 0;
+  #fastRecovery = false;
+  #fastRecoveryExit = 0;
+  #retransmitCount = 0;
+  #timeouts = 0;
+  #fastRetransmits = 0;
+  #sendWaiters: (() => void)[] = [];
+  #flushScheduled = false;
+  // Receiving
+  #cumTsn = 0;
+  #outOfOrder = new Map<
+    number,
+    { flags: number; stream: number; ssn: number; ppid: number; payload: Uint8Array }
+  >();
+  #outOfOrderBytes = 0;
+  #partial: Partial | undefined;
+  #nextSsn: Uint16Array = new Uint16Array(0);
+  #stashed: Map<number, ReceivedMessage>[] = [];
+  #inbox: ReceivedMessage[] = [];
+  #inboxHead = 0;
+  #inboxBytes = 0;
+  #receivers: ((m: ReceivedMessage | null) => void)[] = [];
+  #duplicates: number[] = [];
+  #sackNeeded = false;
+  #sackUrgent = false;
+  #packetsSinceSack = 0;
+  #sackTimer: Timer | undefined;
+  #lastAdvertised = 0;
+  // Handshake and shutdown
+  #initTimer: Timer | undefined;
+  #initRetransmits = 0;
+  #initPacket: { chunk: number; value: Uint8Array; tag: number } | undefined;
+  #shutdownTimer: Timer | undefined;
+  #closeWaiters: (() => void)[] = [];
+  #connectSettle: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #listeners: ((e: AssociationEvent) => void)[] = [];
+  #builder: PacketBuilder;
+  #localInitialTsn = 0;
+  #done = false;
+
+  /** Creates an association; the endpoint starts it. */
+  constructor(host: AssociationHost, config: SctpConfig, start: AssociationStart) {
+    this.#host = host;
+    this.config = config;
+    this.#peerPort = start.peerPort;
+    this.#builder = new PacketBuilder(config.mtu);
+    for (const a of start.peerAddresses) this.#addPath(a, start.peerUdpPort, false);
+    this.#primary = this.#paths[0];
+    this.#current = this.#primary;
+    if (start.established !== undefined) {
+      this.#primary.confirmed = true;
+      this.#establish(start.established);
+    }
+  }
+
+  // ---------------------------------------------------------------- public surface
+
+  /** The association's state. */
+  get state(): SctpState {
+    return this.#state;
+  }
+
+  /** Our verification tag (what the peer puts in its packets). */
+  get localTag(): number {
+    return this.#localTag;
+  }
+
+  /** The peer's verification tag. */
+  get peerTag(): number {
+    return this.#peerTag;
+  }
+
+  /** The peer's SCTP port. */
+  get peerPort(): number {
+    return this.#peerPort;
+  }
+
+  /** Local addresses. */
+  get localAddresses(): readonly TransportAddress[] {
+    return this.#host.localAddresses.map((hostname) => ({ hostname, port: this.#host.localPort }));
+  }
+
+  /** Peer addresses, the primary first. */
+  get remoteAddresses(): readonly TransportAddress[] {
+    return this.#paths.map((p) => ({ hostname: p.address, port: this.#peerPort }));
+  }
+
+  /** True once the association has ended. */
+  get closed(): boolean {
+    return this.#done;
+  }
+
+  /** The peer address new data goes to now. */
+  get currentPath(): TransportAddress {
+    return { hostname: this.#current.address, port: this.#peerPort };
+  }
+
+  /** Per-path state, for tests and diagnostics. */
+  get paths(): { address: string; active: boolean; rto: number; cwnd: number; errors: number }[] {
+    return this.#paths.map((p) => ({
+      address: p.address,
+      active: p.active,
+      rto: p.rto,
+      cwnd: p.cwnd,
+      errors: p.errors,
+    }));
+  }
+
+  /** Number of retransmitted DATA chunks so far (T3 and fast retransmit). */
+  get retransmissions(): number {
+    return this.#retransmitCount;
+  }
+
+  /** Counters for diagnostics: retransmitted chunks, T3 expiries, fast retransmits. */
+  get stats(): { retransmissions: number; timeouts: number; fastRetransmits: number } {
+    return {
+      retransmissions: this.#retransmitCount,
+      timeouts: this.#timeouts,
+      fastRetransmits: this.#fastRetransmits,
+    };
+  }
+
+  /** Queues a message; waits while the send buffer is full. */
+  async send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new TransportError("invalid", "Data must be bytes");
+    const stream = options.stream ?? 0;
+    const ppid = options.ppid ?? 0;
+    if (!this.#canSend()) throw new TransportError("closed", "Association is closed");
+    if (data.length === 0) throw new TransportError("invalid", "An SCTP message cannot be empty");
+    if (data.length > this.config.maxMessageSize) {
+      throw new TransportError(
+        "limit",
+        `Message of ${data.length} bytes exceeds the limit of ${this.config.maxMessageSize}`,
+      );
+    }
+    if (!Number.isInteger(stream) || stream < 0 || stream >= this.#outboundStreams) {
+      throw new TransportError(
+        "invalid",
+        `Stream ${stream} outside the ${this.#outboundStreams} negotiated`,
+      );
+    }
+    if ((ppid >>> 0) !== ppid) throw new TransportError("invalid", `Invalid PPID ${ppid}`);
+    while (
+      this.#bufferedBytes > 0 && this.#bufferedBytes + data.length > this.config.sendBufferSize
+    ) {
+      await new Promise<void>((resolve) => this.#sendWaiters.push(resolve));
+      if (!this.#canSend()) throw new TransportError("closed", "Association is closed");
+    }
+    const unordered = options.unordered === true;
+    const ssn = unordered ? 0 : this.#ssn[stream];
+    if (!unordered) this.#ssn[stream] = (ssn + 1) & 0xffff;
+    const max = this.config.mtu - 12 - 16;
+    const last = Math.max(1, Math.ceil(data.length / max));
+    for (let i = 0; i < last; i++) {
+      let flags = unordered ? DataFlag.Unordered : 0;
+      if (i === 0) flags |= DataFlag.Begin;
+      if (i === last - 1) flags |= DataFlag.End;
+      const payload = last === 1 ? data.slice() : data.slice(i * max, (i + 1) * max);
+      this.#pending.push({
+        tsn: this.#nextTsn,
+        flags,
+        stream,
+        ssn,
+        ppid,
+        payload,
+        sentAt: 0,
+        transmissions: 0,
+        path: undefined,
+        acked: false,
+        inFlight: false,
+        missing: 0,
+        retransmit: false,
+        fastRetransmitted: false,
+      });
+      this.#nextTsn = (this.#nextTsn + 1) >>> 0;
+    }
+    this.#bufferedBytes += data.length;
+    this.#scheduleFlush();
+  }
+
+  /** The next message, or null once the association has ended. */
+  receive(): Promise<ReceivedMessage | null> {
+    if (this.#inboxHead < this.#inbox.length) return Promise.resolve(this.#takeInbox());
+    if (this.#ended()) return Promise.resolve(null);
+    return new Promise((resolve) => this.#receivers.push(resolve));
+  }
+
+  /** Async iteration over received messages. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    while (true) {
+      const m = await this.receive();
+      if (m === null) return;
+      yield m;
+    }
+  }
+
+  /** Registers an event listener; returns its remover. */
+  onEvent(listener: (event: AssociationEvent) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  /** Graceful shutdown: sends what is queued, then SHUTDOWN; resolves when closed. */
+  close(): Promise<void> {
+    if (this.#ended()) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
+    if (this.#state === "cookie-wait" || this.#state === "cookie-echoed") {
+      this.abort("Closed before the association was up");
+    } else if (this.#state === "established") {
+      this.#state = "shutdown-pending";
+      this.#maybeShutdown();
+    }
+    return done;
+  }
+
+  /** Sends ABORT and ends the association at once. */
+  abort(reason = "Aborted by the application"): void {
+    if (this.#ended()) return;
+    if (this.#peerTag !== 0 || this.#state === "cookie-wait") {
+      const cause = errorCause(SctpErrorCause.UserInitiatedAbort, new TextEncoder().encode(reason));
+      this.#sendControl(ChunkType.Abort, 0, cause, this.#current);
+    }
+    this.#terminate({ type: "communication-lost", reason });
+  }
+
+  /** Closes gracefully. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** Client side: sends INIT; resolves when the association is established. */
+  connect(localTag: number, initialTsn: number): Promise<void> {
+    this.#localTag = localTag;
+    this.#localInitialTsn = initialTsn;
+    this.#host.attach(this);
+    this.#state = "cookie-wait";
+    const init = encodeInit({
+      initiateTag: localTag,
+      advertisedWindow: this.config.receiveBufferSize,
+      outboundStreams: this.config.streams,
+      inboundStreams: this.config.streams,
+      initialTsn,
+      addresses: this.#host.localAddresses.length > 1 ? [...this.#host.localAddresses] : [],
+      unrecognized: [],
+      stop: false,
+    });
+    this.#initPacket = { chunk: ChunkType.Init, value: init, tag: 0 };
+    this.#initRetransmits = 0;
+    this.#sendInitPacket(this.config.rtoInitial);
+    return new Promise((resolve, reject) => {
+      this.#connectSettle = { resolve, reject };
+    });
+  }
+
+  #sendInitPacket(rto: number): void {
+    const p = this.#initPacket;
+    if (p === undefined) return;
+    // Rotate among the peer's addresses when retransmitting INIT.
+    const path = this.#paths[this.#initRetransmits % this.#paths.length];
+    this.#sendControl(p.chunk, 0, p.value, path, p.tag);
+    clearTimeout(this.#initTimer);
+    this.#initTimer = setTimeout(() => {
+      if (++this.#initRetransmits > this.config.maxInitRetransmits) {
+        this.#terminate({ type: "communication-lost", reason: "No answer to INIT or COOKIE ECHO" });
+        return;
+      }
+      this.#sendInitPacket(Math.min(rto * 2, this.config.rtoMax));
+    }, rto);
+  }
+
+  #onInitAck(chunk: RawChunk, from: Path | undefined): void {
+    if (this.#state !== "cookie-wait") return;
+    const init = decodeInit(chunk.value);
+    if (init === undefined || init.cookie === undefined || init.stop || init.initiateTag === 0) {
+      this.abort("Invalid INIT ACK");
+      return;
+    }
+    const contacted = from ?? this.#primary;
+    const families = familiesOf(this.#host.localAddresses);
+    for (const a of scopedPeerAddresses(contacted.address, init.addresses, families)) {
+      if (this.#pathOf(a) === undefined) this.#addPath(a, contacted.udpPort, false);
+    }
+    contacted.confirmed = true;
+    this.#establishParameters({
+      localTag: this.#localTag,
+      peerTag: init.initiateTag,
+      localInitialTsn: this.#localInitialTsn,
+      peerInitialTsn: init.initialTsn,
+      peerWindow: init.advertisedWindow,
+      outboundStreams: Math.min(this.config.streams, init.inboundStreams),
+      inboundStreams: Math.min(this.config.streams, init.outboundStreams),
+    });
+    this.#state = "cookie-echoed";
+    this.#initPacket = { chunk: ChunkType.CookieEcho, value: init.cookie, tag: this.#peerTag };
+    this.#initRetransmits = 0;
+    this.#sendInitPacket(this.#primary.rto);
+  }
+
+  #onCookieAck(): void {
+    if (this.#state !== "cookie-echoed") return;
+    clearTimeout(this.#initTimer);
+    this.#initTimer = undefined;
+    this.#initPacket = undefined;
+    this.#state = "established";
+    this.#startHeartbeats();
+    this.#emit({ type: "communication-up" });
+    const settle = this.#connectSettle;
+    this.#connectSettle = undefined;
+    settle?.resolve();
+    this.#scheduleFlush();
+  }
+
+  #establishParameters(p: EstablishedParameters): void {
+    this.#localTag = p.localTag;
+    this.#peerTag = p.peerTag;
+    this.#nextTsn = p.localInitialTsn;
+    this.#lastCumAck = (p.localInitialTsn - 1) >>> 0;
+    this.#highestAcked = this.#lastCumAck;
+    this.#cumTsn = (p.peerInitialTsn - 1) >>> 0;
+    this.#peerWindow = p.peerWindow;
+    this.#outboundStreams = Math.max(1, p.outboundStreams);
+    this.#inboundStreams = Math.max(1, p.inboundStreams);
+    this.#ssn = new Uint16Array(this.#outboundStreams);
+    this.#nextSsn = new Uint16Array(this.#inboundStreams);
+    this.#stashed = Array.from({ length: this.#inboundStreams }, () => new Map());
+    this.#lastAdvertised = this.#window();
+  }
+
+  /** Server side: the association was made from a valid COOKIE ECHO. */
+  #establish(p: EstablishedParameters): void {
+    this.#establishParameters(p);
+    this.#state = "established";
+  }
+
+  /** Server side: starts timers and announces communication-up (after COOKIE ACK is queued). */
+  start(peerAddresses: readonly string[]): void {
+    const contacted = this.#primary;
+    const families = familiesOf(this.#host.localAddresses);
+    for (const a of scopedPeerAddresses(contacted.address, peerAddresses, families)) {
+      if (this.#pathOf(a) === undefined) this.#addPath(a, contacted.udpPort, false);
+    }
+    this.#startHeartbeats();
+    this.#emit({ type: "communication-up" });
+  }
+
+  /** Server side: answers a (possibly repeated) COOKIE ECHO. */
+  sendCookieAck(): void {
+    this.#sendControl(ChunkType.CookieAck, 0, EMPTY, this.#primary);
+  }
+
+  // ---------------------------------------------------------------- packet input
+
+  /** Handles a packet addressed to this association. */
+  handlePacket(packet: SctpPacket, address: string, udpPort: number, skip = 0): void {
+    if (this.#ended()) return;
+    const from = this.#pathOf(address);
+    if (from !== undefined && from.udpPort !== udpPort) from.udpPort = udpPort;
+    const chunks = packet.chunks;
+    let hadData = false;
+    let errorReport: Uint8Array[] | undefined;
+    for (let i = skip; i < chunks.length; i++) {
+      const c = chunks[i];
+      // The verification tag rule (RFC 9260, section 8.5).
+      const tagged = packet.verificationTag === this.#localTag;
+      const reflected = (c.flags & 1) === 1 && packet.verificationTag === this.#peerTag;
+      if (c.type === ChunkType.Abort || c.type === ChunkType.ShutdownComplete) {
+        if (!tagged && !reflected) return;
+      } else if (c.type !== ChunkType.Init && !tagged) {
+        return;
+      }
+      switch (c.type) {
+        case ChunkType.Data:
+          if (this.#onData(c)) hadData = true;
+          break;
+        case ChunkType.Sack:
+          this.#onSack(c);
+          break;
+        case ChunkType.Heartbeat:
+          this.#sendControl(ChunkType.HeartbeatAck, 0, c.value, from ?? this.#primary);
+          break;
+        case ChunkType.HeartbeatAck:
+          this.#onHeartbeatAck(c);
+          break;
+        case ChunkType.InitAck:
+          this.#onInitAck(c, from);
+          break;
+        case ChunkType.CookieAck:
+          this.#onCookieAck();
+          break;
+        case ChunkType.Abort: {
+          const cause = firstErrorCause(c.value);
+          this.#terminate({
+            type: "communication-lost",
+            reason: `Peer aborted${cause === undefined ? "" : ` (cause ${cause})`}`,
+          });
+          return;
+        }
+        case ChunkType.Shutdown:
+          this.#onShutdown(c);
+          break;
+        case ChunkType.ShutdownAck:
+          this.#onShutdownAck(from);
+          break;
+        case ChunkType.ShutdownComplete:
+          if (this.#state === "shutdown-ack-sent") this.#terminate({ type: "shutdown" });
+          return;
+        case ChunkType.CookieEcho:
+          // A repeated COOKIE ECHO (our COOKIE ACK was lost): the endpoint verified it.
+          this.sendCookieAck();
+          break;
+        case ChunkType.Init:
+        case ChunkType.Error:
+          break;
+        default: {
+          const action = c.type >>> 6;
+          if ((action & 1) === 1) {
+            const raw = new Uint8Array(4 + c.value.length);
+            raw[0] = c.type;
+            raw[1] = c.flags;
+            raw[2] = raw.length >> 8;
+            raw[3] = raw.length & 0xff;
+            raw.set(c.value, 4);
+            (errorReport ??= []).push(errorCause(SctpErrorCause.UnrecognizedChunkType, raw));
+          }
+          if (action < 2) i = chunks.length;
+        }
+      }
+      if (this.#ended()) return;
+    }
+    if (errorReport !== undefined) {
+      this.#sendControl(ChunkType.Error, 0, joinCauses(errorReport), from ?? this.#primary);
+    }
+    if (hadData) {
+      this.#packetsSinceSack++;
+      if (this.#outOfOrder.size > 0 || this.#duplicates.length > 0 || this.#packetsSinceSack >= 2) {
+        this.#sackUrgent = true;
+      }
+      this.#sackNeeded = true;
+      this.#scheduleFlush();
+    }
+  }
+
+  // ---------------------------------------------------------------- receiving DATA
+
+  /** Returns true when the chunk counts as DATA received (it must be acknowledged). */
+  #onData(c: RawChunk): boolean {
+    if (
+      this.#state !== "established" && this.#state !== "shutdown-pending" &&
+      this.#state !== "shutdown-sent"
+    ) {
+      return false;
+    }
+    const d = decodeData(c);
+    if (d === undefined) {
+      this.abort("Protocol violation: DATA chunk without user data");
+      return false;
+    }
+    const tsn = d.tsn;
+    if (tsnLe(tsn, this.#cumTsn) || this.#outOfOrder.has(tsn)) {
+      if (this.#duplicates.length < 64) this.#duplicates.push(tsn);
+      return true;
+    }
+    const size = d.payload.length;
+    if (
+      this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0) + size >
+        this.config.receiveBufferSize
+    ) {
+      return true; // no room: drop it; the peer retransmits once the window opens
+    }
+    if (((tsn - this.#cumTsn) >>> 0) > 0x10000) return true; // far beyond any window
+    if (tsn !== ((this.#cumTsn + 1) >>> 0)) {
+      this.#outOfOrder.set(tsn, {
+        flags: d.flags,
+        stream: d.stream,
+        ssn: d.ssn,
+        ppid: d.ppid,
+        payload: d.payload.slice(),
+      });
+      this.#outOfOrderBytes += size;
+      return true;
+    }
+    this.#cumTsn = tsn;
+    this.#consume(d.flags, d.stream, d.ssn, d.ppid, d.payload);
+    while (this.#outOfOrder.size > 0) {
+      const next = (this.#cumTsn + 1) >>> 0;
+      const o = this.#outOfOrder.get(next);
+      if (o === undefined) break;
+      this.#outOfOrder.delete(next);
+      this.#outOfOrderBytes -= o.payload.length;
+      this.#cumTsn = next;
+      this.#consume(o.flags, o.stream, o.ssn, o.ppid, o.payload);
+    }
+    return true;
+  }
+
+  /** Reassembles chunks taken in TSN order and delivers complete messages in stream order. */
+  #consume(flags: number, stream: number, ssn: number, ppid: number, payload: Uint8Array): void {
+    const begin = (flags & DataFlag.Begin) !== 0;
+    const end = (flags & DataFlag.End) !== 0;
+    const unordered = (flags & DataFlag.Unordered) !== 0;
+    if (begin && end) {
+      this.#complete({ data: payload.slice(), ppid, stream, unordered }, ssn);
+      return;
+    }
+    if (begin) {
+      this.#partial = {
+        parts: [payload.slice()],
+        bytes: payload.length,
+        stream,
+        ssn,
+        ppid,
+        unordered,
+      };
+    } else {
+      const p = this.#partial;
+      if (p === undefined || p.stream !== stream || (!unordered && p.ssn !== ssn)) {
+        this.#partial = undefined;
+        return; // a fragment without its beginning: nothing to deliver
+      }
+      p.parts.push(payload.slice());
+      p.bytes += payload.length;
+      if (p.bytes > this.config.maxMessageSize) {
+        this.abort("Message exceeds the largest message size");
+        return;
+      }
+    }
+    if (end && this.#partial !== undefined) {
+      const p = this.#partial;
+      this.#partial = undefined;
+      this.#complete({ data: concat(p.parts, p.bytes), ppid: p.ppid, stream, unordered }, p.ssn);
+    }
+  }
+
+  #complete(m: ReceivedMessage, ssn: number): void {
+    if (m.stream >= this.#inboundStreams) {
+      const info = new Uint8Array(4);
+      info[0] = m.stream >> 8;
+      info[1] = m.stream & 0xff;
+      this.#sendControl(
+        ChunkType.Error,
+        0,
+        errorCause(SctpErrorCause.InvalidStreamIdentifier, info),
+        this.#current,
+      );
+      return;
+    }
+    if (m.unordered) {
+      this.#deliver(m);
+      return;
+    }
+    const stash = this.#stashed[m.stream];
+    if (ssn !== this.#nextSsn[m.stream]) {
+      stash.set(ssn, m);
+      this.#inboxBytes += m.data.length;
+      return;
+    }
+    this.#deliver(m);
+    let next = (ssn + 1) & 0xffff;
+    while (stash.size > 0) {
+      const s = stash.get(next);
+      if (s === undefined) break;
+      stash.delete(next);
+      this.#inboxBytes -= s.data.length;
+      this.#deliver(s);
+      next = (next + 1) & 0xffff;
+    }
+    this.#nextSsn[m.stream] = next;
+  }
+
+  #deliver(m: ReceivedMessage): void {
+    const waiter = this.#receivers.shift();
+    if (waiter !== undefined) {
+      waiter(m);
+      return;
+    }
+    this.#inbox.push(m);
+    this.#inboxBytes += m.data.length;
+  }
+
+  #takeInbox(): ReceivedMessage {
+    const m = this.#inbox[this.#inboxHead++];
+    if (this.#inboxHead > 1024 && this.#inboxHead * 2 > this.#inbox.length) {
+      this.#inbox = this.#inbox.slice(this.#inboxHead);
+      this.#inboxHead = 0;
+    }
+    this.#inboxBytes -= m.data.length;
+    // Tell the peer when reading has reopened a window that had nearly closed.
+    const window = this.#window();
+    if (this.#lastAdvertised < 2 * this.config.mtu && window >= 4 * this.config.mtu) {
+      this.#sackNeeded = true;
+      this.#sackUrgent = true;
+      this.#scheduleFlush();
+    }
+    return m;
+  }
+
+  #window(): number {
+    const used = this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0);
+    return Math.max(0, this.config.receiveBufferSize - used);
+  }
+
+  #sackValue(): Uint8Array {
+    const gaps: [number, number][] = [];
+    if (this.#outOfOrder.size > 0) {
+      const offsets = [...this.#outOfOrder.keys()].map((t) => (t - this.#cumTsn) >>> 0).sort((
+        a,
+        b,
+      ) => a - b);
+      let start = offsets[0];
+      let prev = start;
+      for (let i = 1; i <= offsets.length; i++) {
+        const o = offsets[i];
+        if (o === prev + 1) {
+          prev = o;
+          continue;
+        }
+        if (start <= 0xffff) gaps.push([start, Math.min(prev, 0xffff)]);
+        if (gaps.length >= 100) break;
+        start = o;
+        prev = o;
+      }
+    }
+    const window = this.#window();
+    this.#lastAdvertised = window;
+    const value = encodeSack({
+      cumulativeTsn: this.#cumTsn,
+      advertisedWindow: window,
+      gaps,
+      duplicates: this.#duplicates,
+    });
+    this.#duplicates = [];
+    this.#sackNeeded = false;
+    this.#sackUrgent = false;
+    this.#packetsSinceSack = 0;
+    clearTimeout(this.#sackTimer);
+    this.#sackTimer = undefined;
+    return value;
+  }
+
+  // ---------------------------------------------------------------- sending DATA
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Sends what congestion and flow control allow, bundling a pending SACK. */
+  #flush(): void {
+    if (this.#ended() || this.#peerTag === 0 || this.#state === "cookie-echoed") return;
+    const b = this.#builder;
+    let path = this.#current;
+    let open = false;
+    const t = now();
+    const put = (c: OutChunk, target: Path) => {
+      const need = (16 + c.payload.length + 3) & ~3;
+      if (open && need > b.room) ship(target);
+      if (!open) {
+        if (this.#sackNeeded) {
+          const sack = this.#sackValue();
+          if (4 + sack.length + need > this.config.mtu - 12) {
+            this.#sendControl(ChunkType.Sack, 0, sack, this.#current);
+          } else {
+            b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
+            open = true;
+            b.chunk(ChunkType.Sack, 0, sack);
+          }
+        }
+        if (!open) {
+          b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
+          open = true;
+        }
+      }
+      b.data(c.flags, c.tsn, c.stream, c.ssn, c.ppid, c.payload);
+      if (c.transmissions > 0) this.#retransmitCount++;
+      c.transmissions++;
+      c.sentAt = t;
+      c.path = target;
+      c.inFlight = true;
+      c.retransmit = false;
+      target.flight += c.payload.length;
+      this.#peerWindow = Math.max(0, this.#peerWindow - c.payload.length);
+    };
+    const ship = (target: Path) => {
+      if (!open) return;
+      this.#host.transmit(b.finish(), target.address, target.udpPort);
+      open = false;
+      if (target.t3 === undefined) this.#startT3(target);
+    };
+    // 1. Retransmissions, oldest first, to the path chosen for them. Fast retransmissions go
+    // out regardless of cwnd (RFC 9260, 7.2.4); timeout retransmissions within it.
+    for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
+      const c = this.#inflight[i];
+      if (!c.retransmit) continue;
+      const target = this.#retransmitPath(c);
+      if (target !== path) {
+        ship(path);
+        path = target;
+      }
+      if (!c.fastRetransmitted && target.flight >= target.cwnd) break;
+      put(c, target);
+    }
+    ship(path);
+    path = this.#current;
+    // 2. New data within cwnd, the peer's window and Max.Burst.
+    let packets = 0;
+    while (this.#pendingHead < this.#pending.length) {
+      const c = this.#pending[this.#pendingHead];
+      const size = c.payload.length;
+      if (path.flight >= path.cwnd) break;
+      if (size > this.#peerWindow && this.#flightTotal() > 0) break;
+      if (open && ((16 + size + 3) & ~3) > b.room) {
+        ship(path);
+        if (++packets >= this.config.maxBurst) break;
+      }
+      put(c, path);
+      this.#pendingHead++;
+      this.#inflight.push(c);
+    }
+    ship(path);
+    if (this.#pendingHead > 256 && this.#pendingHead * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#pendingHead);
+      this.#pendingHead = 0;
+    }
+    // 3. A SACK on its own when it cannot wait for data to carry it.
+    if (this.#sackNeeded) {
+      if (this.#sackUrgent || this.#state !== "established") {
+        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
+      } else if (this.#sackTimer === undefined) {
+        this.#sackTimer = setTimeout(() => {
+          this.#sackTimer = undefined;
+          if (this.#sackNeeded && !this.#ended()) {
+            this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
+          }
+        }, this.config.delayedAckTime);
+      }
+    }
+    this.#maybeShutdown();
+  }
+
+  #retransmitPath(c: OutChunk): Path {
+    // After a timeout, retransmit to another active path if there is one (RFC 9260, 6.4).
+    if (c.path !== undefined && !c.fastRetransmitted && c.transmissions > 0) {
+      const alternate = this.#paths.find((p) => p !== c.path && p.active && p.confirmed);
+      if (alternate !== undefined) return alternate;
+    }
+    return this.#current;
+  }
+
+  #flightTotal(): number {
+    let f = 0;
+    for (const p of this.#paths) f += p.flight;
+    return f;
+  }
+
+  #onSack(c: RawChunk): void {
+    const sack = decodeSack(c.value);
+    if (sack === undefined) return;
+    const cum = sack.cumulativeTsn;
+    if (tsnLt(cum, this.#lastCumAck)) return; // an old SACK
+    if (tsnLe(this.#nextTsn, cum)) {
+      this.abort("Protocol violation: SACK of a TSN never sent");
+      return;
+    }
+    const t = now();
+    let bytesAcked = 0;
+    let rttPath: Path | undefined;
+    let rttSample = 0;
+    const cumAdvanced = tsnLt(this.#lastCumAck, cum);
+    const flightBefore = new Map<Path, number>();
+    for (const p of this.#paths) flightBefore.set(p, p.flight);
+    // Cumulative acknowledgement.
+    while (this.#inflightHead < this.#inflight.length) {
+      const o = this.#inflight[this.#inflightHead];
+      if (!tsnLe(o.tsn, cum)) break;
+      this.#inflightHead++;
+      if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
+      if (!o.acked) bytesAcked += o.payload.length;
+      if (o.transmissions === 1 && o.path !== undefined) {
+        rttPath = o.path;
+        rttSample = t - o.sentAt;
+      }
+      this.#bufferedBytes -= o.payload.length;
+      if (o.path !== undefined) o.path.errors = 0;
+    }
+    if (this.#inflightHead > 512 && this.#inflightHead * 2 > this.#inflight.length) {
+      this.#inflight = this.#inflight.slice(this.#inflightHead);
+      this.#inflightHead = 0;
+    }
+    // Gap acknowledgements.
+    let highestNewlyAcked = cum;
+    const base = this.#inflightHead;
+    for (const [s, e] of sack.gaps) {
+      const from = (cum + s) >>> 0;
+      const to = (cum + e) >>> 0;
+      for (let i = base; i < this.#inflight.length; i++) {
+        const o = this.#inflight[i];
+        if (tsnLt(o.tsn, from)) continue;
+        if (tsnLt(to, o.tsn)) break;
+        if (!o.acked) {
+          o.acked = true;
+          bytesAcked += o.payload.length;
+          if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
+          o.inFlight = false;
+          o.retransmit = false;
+          if (tsnLt(highestNewlyAcked, o.tsn)) highestNewlyAcked = o.tsn;
+          if (o.transmissions === 1 && o.path !== undefined) {
+            rttPath = o.path;
+            rttSample = t - o.sentAt;
+          }
+        }
+      }
+    }
+    if (tsnLt(this.#highestAcked, highestNewlyAcked)) this.#highestAcked = highestNewlyAcked;
+    // Missing reports and fast retransmit (RFC 9260, 7.2.4).
+    let fastRetransmit = false;
+    if (sack.gaps.length > 0) {
+      for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
+        const o = this.#inflight[i];
+        if (!tsnLt(o.tsn, highestNewlyAcked)) break;
+        if (o.acked || !o.inFlight) continue;
+        if (++o.missing >= 3 && !o.fastRetransmitted) {
+          o.fastRetransmitted = true;
+          o.retransmit = true;
+          this.#fastRetransmits++;
+          o.inFlight = false;
+          if (o.path !== undefined) o.path.flight -= o.payload.length;
+          fastRetransmit = true;
+        }
+      }
+    }
+    if (fastRetransmit && !this.#fastRecovery) {
+      this.#fastRecovery = true;
+      this.#fastRecoveryExit = (this.#nextTsn - 1) >>> 0;
+      for (const p of this.#paths) {
+        if (p.flight === 0 && p !== this.#current) continue;
+        p.ssthresh = Math.max(p.cwnd / 2, 4 * this.config.mtu);
+        p.cwnd = p.ssthresh;
+        p.partialBytesAcked = 0;
+      }
+    }
+    if (this.#fastRecovery && tsnLe(this.#fastRecoveryExit, cum)) this.#fastRecovery = false;
+    if (rttPath !== undefined) this.#measure(rttPath, rttSample);
+    // Congestion window growth (RFC 9260, 7.2.1 and 7.2.2).
+    if (cumAdvanced && !this.#fastRecovery && bytesAcked > 0) {
+      const mtu = this.config.mtu;
+      for (const p of this.#paths) {
+        const before = flightBefore.get(p) ?? 0;
+        if (before === 0) continue;
+        if (p.cwnd <= p.ssthresh) {
+          if (before >= p.cwnd - mtu) p.cwnd += Math.min(bytesAcked, mtu);
+        } else {
+          p.partialBytesAcked += bytesAcked;
+          if (p.partialBytesAcked >= p.cwnd && before >= p.cwnd - mtu) {
+            p.partialBytesAcked -= p.cwnd;
+            p.cwnd += mtu;
+          }
+        }
+      }
+    }
+    if (cumAdvanced) {
+      this.#lastCumAck = cum;
+      this.#errors = 0;
+    }
+    // The peer's window less what is still in flight.
+    this.#peerWindow = Math.max(0, sack.advertisedWindow - this.#flightTotal());
+    // Retransmission timers.
+    for (const p of this.#paths) {
+      if (p.flight <= 0) {
+        p.flight = 0;
+        this.#stopT3(p);
+      } else if (cumAdvanced) {
+        this.#startT3(p);
+      }
+    }
+    if (this.#sendWaiters.length > 0 && this.#bufferedBytes < this.config.sendBufferSize) {
+      for (const w of this.#sendWaiters.splice(0)) w();
+    }
+    this.#scheduleFlush();
+  }
+
+  #measure(p: Path, r: number): void {
+    if (!p.measured) {
+      p.srtt = r;
+      p.rttvar = r / 2;
+      p.measured = true;
+    } else {
+      p.rttvar = 0.75 * p.rttvar + 0.25 * Math.abs(p.srtt - r);
+      p.srtt = 0.875 * p.srtt + 0.125 * r;
+    }
+    p.rto = Math.min(this.config.rtoMax, Math.max(this.config.rtoMin, p.srtt + 4 * p.rttvar));
+  }
+
+  #startT3(p: Path): void {
+    clearTimeout(p.t3);
+    p.t3 = setTimeout(() => this.#onT3(p), p.rto);
+  }
+
+  #stopT3(p: Path): void {
+    clearTimeout(p.t3);
+    p.t3 = undefined;
+  }
+
+  #onT3(p: Path): void {
+    p.t3 = undefined;
+    if (this.#ended()) return;
+    this.#timeouts++;
+    p.rto = Math.min(p.rto * 2, this.config.rtoMax);
+    p.ssthresh = Math.max(p.cwnd / 2, 4 * this.config.mtu);
+    p.cwnd = this.config.mtu;
+    p.partialBytesAcked = 0;
+    let marked = 0;
+    for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
+      const o = this.#inflight[i];
+      if (o.path !== p || !o.inFlight) continue;
+      o.inFlight = false;
+      o.retransmit = true;
+      o.fastRetransmitted = false;
+      p.flight -= o.payload.length;
+      marked++;
+    }
+    p.flight = Math.max(0, p.flight);
+    this.#fastRecovery = false;
+    if (this.#pathFailure(p)) return;
+    if (marked > 0 || this.#state === "shutdown-sent" || this.#state === "shutdown-ack-sent") {
+      this.#flush();
+    }
+    if (p.t3 === undefined && marked > 0) this.#startT3(p);
+  }
+
+  /** Counts an unanswered transmission on a path; returns true if the association failed. */
+  #pathFailure(p: Path): boolean {
+    p.errors++;
+    this.#errors++;
+    if (this.#errors > this.config.associationMaxRetransmits) {
+      this.#terminate({
+        type: "communication-lost",
+        reason: "Peer unreachable: too many retransmissions",
+      });
+      return true;
+    }
+    if (p.active && p.errors > this.config.pathMaxRetransmits) {
+      p.active = false;
+      this.#emit({ type: "path-down", address: { hostname: p.address, port: this.#peerPort } });
+      if (this.#current === p) this.#choosePath();
+    }
+    return false;
+  }
+
+  #choosePath(): void {
+    const next = this.#primary.active
+      ? this.#primary
+      : this.#paths.find((q) => q.active && q.confirmed) ?? this.#current;
+    if (next !== this.#current) {
+      // Data not yet acknowledged on the old path goes to the new one after its T3.
+      next.cwnd = Math.max(
+        next.cwnd,
+        Math.min(4 * this.config.mtu, Math.max(2 * this.config.mtu, 4380)),
+      );
+      this.#current = next;
+      this.#emit({
+        type: "primary-changed",
+        address: { hostname: next.address, port: this.#peerPort },
+      });
+      // Move what is waiting for retransmission on the failed path to the new one now.
+      for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
+        const o = this.#inflight[i];
+        if (!o.acked && o.inFlight && o.path !== undefined && !o.path.active) {
+          o.path.flight -= o.payload.length;
+          o.inFlight = false;
+          o.retransmit = true;
+        }
+      }
+      this.#scheduleFlush();
+    }
+  }
+
+  // ---------------------------------------------------------------- heartbeats
+
+  #startHeartbeats(): void {
+    for (const p of this.#paths) this.#scheduleHeartbeat(p, p.confirmed ? undefined : 0);
+  }
+
+  #scheduleHeartbeat(p: Path, delay?: number): void {
+    clearTimeout(p.heartbeat);
+    const jitter = 1 + (this.#host.random() / 0x100000000 - 0.5) * 0.2;
+    const wait = delay ?? (p.active ? this.config.heartbeatInterval * jitter + p.rto : p.rto);
+    p.heartbeat = setTimeout(() => this.#heartbeat(p), wait);
+  }
+
+  #heartbeat(p: Path): void {
+    p.heartbeat = undefined;
+    if (this.#ended()) return;
+    if (p.heartbeatPending) {
+      // The previous HEARTBEAT went unanswered.
+      p.heartbeatPending = false;
+      p.rto = Math.min(p.rto * 2, this.config.rtoMax);
+      if (this.#pathFailure(p)) return;
+    }
+    p.heartbeatNonce = this.#host.random();
+    p.heartbeatSentAt = now();
+    p.heartbeatPending = true;
+    const info = new Uint8Array(16);
+    const view = new DataView(info.buffer);
+    view.setFloat64(0, p.heartbeatSentAt);
+    view.setUint32(8, this.#paths.indexOf(p));
+    view.setUint32(12, p.heartbeatNonce);
+    this.#sendControl(ChunkType.Heartbeat, 0, parameter(InitParameter.HeartbeatInfo, info), p);
+    // Wait one RTO for the answer, then count a failure at the next heartbeat.
+    clearTimeout(p.heartbeat);
+    p.heartbeat = setTimeout(() => this.#heartbeat(p), p.rto);
+  }
+
+  #onHeartbeatAck(c: RawChunk): void {
+    if (c.value.length < 20) return;
+    const view = new DataView(c.value.buffer, c.value.byteOffset + 4, 16);
+    const index = view.getUint32(8);
+    const p = this.#paths[index];
+    if (p === undefined || !p.heartbeatPending || view.getUint32(12) !== p.heartbeatNonce) return;
+    p.heartbeatPending = false;
+    this.#measure(p, now() - view.getFloat64(0));
+    p.errors = 0;
+    this.#errors = 0;
+    const wasDown = !p.active;
+    p.active = true;
+    p.confirmed = true;
+    if (wasDown) {
+      this.#emit({ type: "path-up", address: { hostname: p.address, port: this.#peerPort } });
+      if (p === this.#primary && this.#current !== p) this.#choosePath();
+    }
+    this.#scheduleHeartbeat(p);
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  #maybeShutdown(): void {
+    if (this.#pendingHead < this.#pending.length || this.#inflightHead < this.#inflight.length) {
+      return;
+    }
+    if (this.#state === "shutdown-pending") {
+      this.#state = "shutdown-sent";
+      this.#sendShutdown(this.#current.rto);
+    } else if (this.#state === "shutdown-received") {
+      this.#state = "shutdown-ack-sent";
+      this.#sendShutdownAck(this.#current.rto);
+    }
+  }
+
+  #sendShutdown(rto: number): void {
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setUint32(0, this.#cumTsn);
+    this.#sendControl(ChunkType.Shutdown, 0, value, this.#current);
+    this.#shutdownTimer = setTimeout(() => {
+      if (this.#state !== "shutdown-sent") return;
+      if (this.#pathFailure(this.#current)) return;
+      this.#sendShutdown(Math.min(rto * 2, this.config.rtoMax));
+    }, rto);
+  }
+
+  #sendShutdownAck(rto: number): void {
+    this.#sendControl(ChunkType.ShutdownAck, 0, EMPTY, this.#current);
+    this.#shutdownTimer = setTimeout(() => {
+      if (this.#state !== "shutdown-ack-sent") return;
+      if (this.#pathFailure(this.#current)) return;
+      this.#sendShutdownAck(Math.min(rto * 2, this.config.rtoMax));
+    }, rto);
+  }
+
+  #onShutdown(c: RawChunk): void {
+    if (c.value.length >= 4) {
+      // SHUTDOWN carries a cumulative TSN ack: treat it as a SACK without gaps.
+      const sack = new Uint8Array(12);
+      sack.set(c.value.subarray(0, 4));
+      new DataView(sack.buffer).setUint32(4, this.#peerWindow + this.#flightTotal());
+      this.#onSack({ type: ChunkType.Sack, flags: 0, value: sack });
+    }
+    if (this.#state === "established" || this.#state === "shutdown-pending") {
+      this.#state = "shutdown-received";
+      this.#maybeShutdown();
+    } else if (this.#state === "shutdown-sent") {
+      clearTimeout(this.#shutdownTimer);
+      this.#state = "shutdown-ack-sent";
+      this.#sendShutdownAck(this.#current.rto);
+    }
+  }
+
+  #onShutdownAck(from: Path | undefined): void {
+    if (this.#state !== "shutdown-sent" && this.#state !== "shutdown-ack-sent") return;
+    this.#sendControl(ChunkType.ShutdownComplete, 0, EMPTY, from ?? this.#current);
+    this.#terminate({ type: "shutdown" });
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  #canSend(): boolean {
+    return this.#state === "established";
+  }
+
+  #ended(): boolean {
+    return this.#done;
+  }
+
+  #addPath(address: string, udpPort: number, confirmed: boolean): Path {
+    const mtu = this.config.mtu;
+    const p: Path = {
+      address,
+      udpPort,
+      active: true,
+      confirmed,
+      errors: 0,
+      srtt: 0,
+      rttvar: 0,
+      rto: this.config.rtoInitial,
+      measured: false,
+      cwnd: Math.min(4 * mtu, Math.max(2 * mtu, 4380)),
+      ssthresh: this.config.receiveBufferSize,
+      partialBytesAcked: 0,
+      flight: 0,
+      t3: undefined,
+      heartbeat: undefined,
+      heartbeatSentAt: 0,
+      heartbeatPending: false,
+      heartbeatNonce: 0,
+    };
+    this.#paths.push(p);
+    return p;
+  }
+
+  #pathOf(address: string): Path | undefined {
+    for (const p of this.#paths) if (p.address === address) return p;
+    return undefined;
+  }
+
+  #sendControl(type: number, flags: number, value: Uint8Array, path: Path, tag?: number): void {
+    const b = this.#builder;
+    b.start(this.#host.localPort, this.#peerPort, tag ?? this.#peerTag);
+    b.chunk(type, flags, value);
+    this.#host.transmit(b.finish(), path.address, path.udpPort);
+  }
+
+  #emit(event: AssociationEvent): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  #terminate(event: AssociationEvent): void {
+    if (this.#ended()) return;
+    const wasConnecting = this.#connectSettle;
+    this.#connectSettle = undefined;
+    this.#state = "closed";
+    this.#done = true;
+    clearTimeout(this.#initTimer);
+    clearTimeout(this.#sackTimer);
+    clearTimeout(this.#shutdownTimer);
+    for (const p of this.#paths) {
+      clearTimeout(p.t3);
+      clearTimeout(p.heartbeat);
+      p.t3 = undefined;
+      p.heartbeat = undefined;
+    }
+    this.#host.detach(this);
+    if (wasConnecting !== undefined) {
+      const reason = event.type === "communication-lost" ? event.reason : "Closed";
+      wasConnecting.reject(new TransportError("refused", `Could not connect: ${reason}`));
+    } else {
+      this.#emit(event);
+    }
+    for (const r of this.#receivers.splice(0)) r(null);
+    for (const w of this.#sendWaiters.splice(0)) w();
+    for (const w of this.#closeWaiters.splice(0)) w();
+  }
+}
+
+function familiesOf(addresses: readonly string[]): ("ipv4" | "ipv6")[] {
+  const out: ("ipv4" | "ipv6")[] = [];
+  for (const a of addresses) {
+    const f = a.includes(":") ? "ipv6" : "ipv4";
+    if (!out.includes(f)) out.push(f);
+    if (a === "0.0.0.0") out.push("ipv4");
+    if (a === "::") out.push("ipv6", "ipv4");
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+/** Error causes one after another, each padded to 4 bytes but the last. */
+function joinCauses(causes: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const c of causes) size += (c.length + 3) & ~3;
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const c of causes) {
+    out.set(c, pos);
+    pos += (c.length + 3) & ~3;
+  }
+  return out.subarray(
+    0,
+    pos - (((causes.at(-1)?.length ?? 0) + 3 & ~3) - (causes.at(-1)?.length ?? 0)),
+  );
+}

@@ -1,0 +1,29 @@
+/**
+ * SCTP over UDP (RFC 9260 in RFC 6951 packets): associations with streams, ordered and
+ * unordered messages, fragmentation, SACK, retransmission, congestion control, multi-homing
+ * with heartbeats, SHUTDOWN and ABORT.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSctp, listenSctp } from "./mod.ts";
+ * const listener = await listenSctp({ hostname: "127.0.0.1", port: 0 });
+ * const client = await connectSctp({ hostname: "127.0.0.1", port: listener.addresses[0].port });
+ * const server = await listener.accept();
+ * await client.send(new TextEncoder().encode("hi"), { ppid: 11 });
+ * console.log(await server?.receive());
+ * ```
+ *
+ * @module
+ */
+
+export { SctpAssociation, type SctpState } from "./association.ts";
+export type { SctpTuning } from "./config.ts";
+export { crc32c } from "./crc32c.ts";
+export {
+  connectSctp,
+  listenSctp,
+  type SctpConnectOptions,
+  SctpEndpoint,
+  type SctpEndpointOptions,
+  type SctpEndpointStats,
+} from "./endpoint.ts";
