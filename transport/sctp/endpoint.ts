@@ -148,13 +148,14 @@ export class SctpEndpoint implements AssociationListener {
     this.#random = options.random ?? randomU32;
     this.#maxAssociations = options.maxAssociations ?? 1024;
     this.#builder = new PacketBuilder(this.config.mtu);
-    const endpoint = this;
+    const localPort = () => this.#port;
+    const localAddresses = () => this.#sockets.map((s) => s.address);
     this.#host = {
       get localPort() {
-        return endpoint.#port;
+        return localPort();
       },
       get localAddresses() {
-        return endpoint.#sockets.map((s) => s.address);
+        return localAddresses();
       },
       transmit: (packet, address, udpPort) => this.#transmit(packet, address, udpPort),
       detach: (a) => this.#detach(a),
