@@ -2,7 +2,8 @@
  * Reliable Server Pooling (RSerPool, RFC 5351-5356) for Deno.
  *
  * This module exports the wire codec of ASAP (RFC 5352) and ENRP (RFC 5353) messages with the
- * RFC 5354 parameters, as plain typed objects.
+ * RFC 5354 parameters, as plain typed objects; the pool member selection policies of RFC 5356
+ * and RSPLIB; and the handlespace, the registrar's table of pools and pool elements.
  *
  * @example Encode and decode a handle resolution
  * ```ts
@@ -23,3 +24,33 @@
 export * from "./wire/mod.ts";
 export * from "./asap/mod.ts";
 export * from "./enrp/mod.ts";
+export {
+  MAX_LOAD,
+  policyNameOf,
+  type PolicyOf,
+  type RandomSource,
+  samePolicy,
+  seededRandom,
+  type SelectionKind,
+  selectionPolicies,
+  type SelectionPolicy,
+  selectionPolicy,
+  type SelectionState,
+} from "./policy/mod.ts";
+export {
+  type ChecksumItem,
+  finishChecksum,
+  Handlespace,
+  HandlespaceError,
+  type HandlespaceOptions,
+  peChecksum,
+  peChecksumTerm,
+  type PoolElementEntry,
+  poolHandleKey,
+  type PoolInfo,
+  type RegisterOptions,
+  type RegistrationResult,
+  type SelectOptions,
+  wordSum,
+} from "./handlespace/mod.ts";
+export * from "./transport/mod.ts";

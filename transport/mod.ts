@@ -1,0 +1,30 @@
+/**
+ * Transports behind one {@linkcode Association} interface: SCTP over UDP (RFC 6951), TCP and
+ * TLS.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectSctp } from "./mod.ts";
+ * const association = await connectSctp({ hostname: "127.0.0.1", port: 3863 });
+ * await association.send(new Uint8Array([1, 2, 3]), { ppid: 11 });
+ * await association.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export * from "./errors.ts";
+export {
+  connectSctp,
+  listenSctp,
+  SctpAssociation,
+  type SctpConnectOptions,
+  SctpEndpoint,
+  type SctpEndpointOptions,
+  type SctpEndpointStats,
+  type SctpState,
+  type SctpTuning,
+} from "./sctp/mod.ts";
+export type { SctpConfig } from "./sctp/config.ts";
+export type { RawChunk, SctpPacket } from "./sctp/chunks.ts";
