@@ -590,6 +590,22 @@ export class Handlespace<T = unknown> {
     return true;
   }
 
+  /**
+   * Returns every PE whose timer is due at the clock's current time and stops their timers;
+   * the PEs stay registered (a registrar sends keep-alives on such timers and sets new ones
+   * with {@linkcode Handlespace.setExpiry}).
+   */
+  takeDue(): PoolElementEntry<T>[] {
+    const now = this.#clock();
+    const timers = this.#timers;
+    const due: PoolElementEntry<T>[] = [];
+    for (let slot = timers.peek(); slot !== 0 && timers.due(slot) <= now; slot = timers.peek()) {
+      due.push(this.#entry(slot));
+      timers.set(slot, Infinity);
+    }
+    return due;
+  }
+
   /** Removes every PE whose timer is due at the clock's current time; returns them. */
   expire(): PoolElementEntry<T>[] {
     const now = this.#clock();
