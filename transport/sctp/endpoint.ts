@@ -183,7 +183,10 @@ export class SctpEndpoint implements AssociationListener {
         if (udpPort === 0) udpPort = socket.address().port;
         endpoint.#sockets.push({ address, socket });
         socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
-          endpoint.#onDatagram(msg, rinfo.address, rinfo.port);
+          // A plain view, not the Buffer: Buffer's slice() shares memory instead of copying,
+          // and messages handed to the application must be plain Uint8Arrays.
+          const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+          endpoint.#onDatagram(bytes, rinfo.address, rinfo.port);
         });
         socket.on("error", () => {});
       }
