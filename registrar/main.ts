@@ -1,0 +1,182 @@
+/**
+ * The registrar command: `deno run -A registrar/main.ts [options]` (or, published,
+ * `deno run -A jsr:@rserpool/rserpool/registrar`). `--help` lists the options.
+ *
+ * @example
+ * ```sh
+ * deno run -A registrar/main.ts --asap sctp:127.0.0.1:3863 --asap tcp:127.0.0.1:3863 \
+ *   --announce-interface 127.0.0.1
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { getLogger } from "@logtape/logtape";
+import { setUpLogging } from "../cli/logging.ts";
+import { parseCount, parseDuration, parseLogLevel, parseRate, UsageError } from "../cli/options.ts";
+import { parseEndpointAddress } from "../transport/open.ts";
+import { TransportError } from "../transport/errors.ts";
+import { Registrar, type RegistrarOptions } from "./registrar.ts";
+
+const HELP = `Usage: registrar [options]
+
+An RSerPool registrar (RFC 5352): pool elements register with it, pool users resolve pool
+handles through it.
+
+Options:
+  --asap ADDR                  ASAP endpoint [sctp:|tcp:]HOST[:PORT], repeatable
+                               (default sctp:0.0.0.0:3863)
+  --server-id ID               server ID, decimal or 0x hex (default random)
+  --announce GROUP:PORT|off    SERVER_ANNOUNCE multicast (default 239.0.0.50:3863)
+  --announce-interface ADDR    address of the interface to announce on (default: the first
+                               ASAP address, or the system's choice for a wildcard one)
+  --announce-interval TIME     (default 1s)
+  --announce-ttl N             (default 30)
+  --keep-alive-interval TIME   ENDPOINT_KEEP_ALIVE interval (default 5s)
+  --keep-alive-timeout TIME    answer time before a PE is removed (default 5s)
+  --max-bad-pe-reports N       ENDPOINT_UNREACHABLE reports before removal (default 3)
+  --max-handle-resolution-items N
+                               most PEs per handle resolution (default 3)
+  --max-increment N            selected PEs advancing per resolution, 0 = all (default 1)
+  --handle-resolution-rate R[/B]
+                               per association: R per second, bursts of B (default 1000/2000)
+  --unreachable-rate R[/B]     per association (default 10/20)
+  --registration-rate R[/B]    per association (default 100/200)
+  --max-pools N                (default 100000)
+  --max-pes-per-pool N         (default 10000)
+  --max-pes N                  (default 1000000)
+  --max-pool-handle-length N   bytes (default 32)
+  --log-level LEVEL            trace, debug, info, warning, error (default info)
+  -h, --help                   this text
+
+TIME is 500ms, 5s, 2m or plain milliseconds. SCTP runs over UDP (RFC 6951) with the UDP port
+equal to the SCTP port.
+`;
+
+/** Reads the command line into registrar options and a log level. */
+export function parseRegistrarArgs(
+  args: string[],
+): { options: RegistrarOptions; logLevel: ReturnType<typeof parseLogLevel> } | "help" {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      "asap": { type: "string", multiple: true },
+      "server-id": { type: "string" },
+      "announce": { type: "string" },
+      "announce-interface": { type: "string" },
+      "announce-interval": { type: "string" },
+      "announce-ttl": { type: "string" },
+      "keep-alive-interval": { type: "string" },
+      "keep-alive-timeout": { type: "string" },
+      "max-bad-pe-reports": { type: "string" },
+      "max-handle-resolution-items": { type: "string" },
+      "max-increment": { type: "string" },
+      "handle-resolution-rate": { type: "string" },
+      "unreachable-rate": { type: "string" },
+      "registration-rate": { type: "string" },
+      "max-pools": { type: "string" },
+      "max-pes-per-pool": { type: "string" },
+      "max-pes": { type: "string" },
+      "max-pool-handle-length": { type: "string" },
+      "log-level": { type: "string" },
+      "help": { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const asap = (values.asap ?? ["sctp:0.0.0.0:3863"]).map((a) => {
+    try {
+      return parseEndpointAddress(a, 3863);
+    } catch (e) {
+      throw new UsageError(`--asap: ${(e as Error).message}`);
+    }
+  });
+  const options: RegistrarOptions = { asap };
+  const v = values;
+  if (v["server-id"] !== undefined) {
+    options.serverId = parseCount("--server-id", v["server-id"], 1);
+  }
+  if (v.announce === "off") {
+    options.announce = false;
+  } else {
+    const announce: Exclude<RegistrarOptions["announce"], false | undefined> = {};
+    if (v.announce !== undefined) {
+      const m = /^(.+):(\d+)$/.exec(v.announce);
+      if (m === null) throw new UsageError(`--announce: expected GROUP:PORT or off`);
+      announce.group = m[1].replace(/^\[|\]$/g, "");
+      announce.port = parseCount("--announce", m[2], 1, 65535);
+    }
+    if (v["announce-interface"] !== undefined) {
+      announce.interfaceAddress = v["announce-interface"];
+    }
+    if (v["announce-interval"] !== undefined) {
+      announce.interval = parseDuration("--announce-interval", v["announce-interval"]);
+    }
+    if (v["announce-ttl"] !== undefined) {
+      announce.ttl = parseCount("--announce-ttl", v["announce-ttl"], 1, 255);
+    }
+    options.announce = announce;
+  }
+  const duration = (flag: keyof typeof v) =>
+    v[flag] === undefined ? undefined : parseDuration(`--${flag}`, v[flag] as string);
+  const count = (flag: keyof typeof v, min = 0) =>
+    v[flag] === undefined ? undefined : parseCount(`--${flag}`, v[flag] as string, min);
+  const rate = (flag: keyof typeof v) =>
+    v[flag] === undefined ? undefined : parseRate(`--${flag}`, v[flag] as string);
+  options.keepAliveInterval = duration("keep-alive-interval");
+  options.keepAliveTimeout = duration("keep-alive-timeout");
+  options.maxBadPeReports = count("max-bad-pe-reports", 1);
+  options.maxHandleResolutionItems = count("max-handle-resolution-items", 1);
+  options.maxIncrement = count("max-increment");
+  options.handleResolutionRate = rate("handle-resolution-rate");
+  options.unreachableRate = rate("unreachable-rate");
+  options.registrationRate = rate("registration-rate");
+  options.maxPools = count("max-pools", 1);
+  options.maxPoolElementsPerPool = count("max-pes-per-pool", 1);
+  options.maxPoolElements = count("max-pes", 1);
+  options.maxPoolHandleLength = count("max-pool-handle-length", 1);
+  const logLevel = parseLogLevel("--log-level", v["log-level"] ?? "info");
+  return { options, logLevel };
+}
+
+async function main(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseRegistrarArgs>;
+  try {
+    parsed = parseRegistrarArgs(args);
+  } catch (e) {
+    console.error(`registrar: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (parsed === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  await setUpLogging(parsed.logLevel);
+  const logger = getLogger(["rserpool", "registrar"]);
+  let registrar: Registrar;
+  try {
+    registrar = await Registrar.start(parsed.options);
+  } catch (e) {
+    const message = e instanceof TransportError ? e.message : String(e);
+    console.error(`registrar: could not start: ${message}`);
+    return 1;
+  }
+  // The test harness and the demo read this line to learn the ports bound.
+  console.log(JSON.stringify({
+    serverId: registrar.serverId,
+    asap: registrar.addresses,
+  }));
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => stopped.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+  logger.info("Shutting down");
+  await registrar.close();
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

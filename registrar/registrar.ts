@@ -1,0 +1,714 @@
+/**
+ * The registrar (RFC 5352, ASAP server side): keeps the handlespace, answers registrations,
+ * deregistrations and handle resolutions, monitors its pool elements with keep-alives and
+ * lifetimes, counts unreachability reports, and announces itself by multicast.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
+import type { AsapMessage } from "../asap/messages.ts";
+import { Handlespace, type PoolElementEntry } from "../handlespace/mod.ts";
+import { HandlespaceError } from "../handlespace/errors.ts";
+import { MulticastSender } from "../transport/multicast.ts";
+import { type EndpointAddress, openListener, type OpenOptions } from "../transport/open.ts";
+import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { Association, AssociationListener } from "../transport/types.ts";
+import { ErrorCause, WireError } from "../wire/errors.ts";
+import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
+import { addressScope } from "../transport/sctp/scope.ts";
+import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
+
+/** Payload protocol identifier of ASAP. */
+export const ASAP_PPID = 11;
+
+/**
+ * Options of {@linkcode Registrar.start}. Times in milliseconds.
+ *
+ * @example A registrar on loopback that announces on loopback only
+ * ```ts
+ * import type { RegistrarOptions } from "./registrar.ts";
+ * const options: RegistrarOptions = {
+ *   asap: [{ protocol: "sctp", hostname: "127.0.0.1", port: 3863 }],
+ *   announce: { group: "239.0.0.50", port: 3863, interfaceAddress: "127.0.0.1" },
+ * };
+ * ```
+ */
+export interface RegistrarOptions {
+  /** Server ID (default: random, not 0). */
+  serverId?: number;
+  /** ASAP endpoints to listen on (default SCTP on 127.0.0.1:3863). */
+  asap?: EndpointAddress[];
+  /**
+   * SERVER_ANNOUNCE by multicast, or false for none. Default: 239.0.0.50:3863 every second,
+   * on the interface of the first ASAP address (the system's choice for a wildcard one).
+   */
+  announce?: false | {
+    group?: string;
+    port?: number;
+    interfaceAddress?: string;
+    ttl?: number;
+    interval?: number;
+  };
+  /** Interval of ENDPOINT_KEEP_ALIVEs to each PE (default 5000). */
+  keepAliveInterval?: number;
+  /** Time a PE has to answer a keep-alive before it is removed (default 5000). */
+  keepAliveTimeout?: number;
+  /** ENDPOINT_UNREACHABLE reports after which a PE is removed (default 3). */
+  maxBadPeReports?: number;
+  /** Most PEs in a handle resolution response (default 3). */
+  maxHandleResolutionItems?: number;
+  /** How many selected PEs advance their position per resolution (default 1, 0 = all). */
+  maxIncrement?: number;
+  /** Handle resolutions per association (default 1000/s, burst 2000). */
+  handleResolutionRate?: RateLimit;
+  /** ENDPOINT_UNREACHABLE reports per association (default 10/s, burst 20). */
+  unreachableRate?: RateLimit;
+  /** Registrations per association (default 100/s, burst 200). */
+  registrationRate?: RateLimit;
+  /** Most pools (default 100,000). */
+  maxPools?: number;
+  /** Most PEs in one pool (default 10,000). */
+  maxPoolElementsPerPool?: number;
+  /** Most PEs in all (default 1,000,000). */
+  maxPoolElements?: number;
+  /** Longest pool handle in bytes (default 32, as RSPLIB). */
+  maxPoolHandleLength?: number;
+  /** SCTP protocol parameters of the ASAP endpoints. */
+  sctp?: SctpTuning;
+  /** Clock in ms (default `Date.now`). */
+  clock?: () => number;
+}
+
+/**
+ * Counters of a registrar.
+ *
+ * @example
+ * ```ts
+ * import type { RegistrarStats } from "./registrar.ts";
+ * const describe = (s: RegistrarStats) => `${s.registrations} registrations`;
+ * ```
+ */
+export interface RegistrarStats {
+  /** Registrations accepted (new and updates). */
+  registrations: number;
+  /** Registrations rejected. */
+  registrationsRejected: number;
+  /** Deregistrations accepted. */
+  deregistrations: number;
+  /** Handle resolutions answered. */
+  handleResolutions: number;
+  /** Requests dropped by a rate limit. */
+  rateLimited: number;
+  /** Messages that did not decode. */
+  malformed: number;
+  /** PEs removed after an unanswered keep-alive. */
+  keepAliveTimeouts: number;
+  /** PEs removed when their registration life ran out. */
+  lifetimeExpiries: number;
+  /** PEs removed after too many unreachability reports. */
+  unreachableRemovals: number;
+}
+
+/** What the registrar keeps per PE, beside the handlespace. */
+interface PeState {
+  association: Association;
+  remoteAddress: string;
+  lifetimeEnd: number;
+  awaitingAck: boolean;
+  badReports: number;
+}
+
+interface Peer {
+  association: Association;
+  remoteAddress: string;
+  protocol: "sctp" | "tcp";
+  pes: Set<PoolElementEntry<PeState>>;
+  resolutions: TokenBucket;
+  unreachables: TokenBucket;
+  registrations: TokenBucket;
+}
+
+const logger = getLogger(["rserpool", "registrar"]);
+
+function randomServerId(): number {
+  for (;;) {
+    const id = crypto.getRandomValues(new Uint32Array(1))[0];
+    if (id !== 0) return id;
+  }
+}
+
+function handleText(handle: Uint8Array): string {
+  return new TextDecoder().decode(handle);
+}
+
+function isWildcard(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
+}
+
+/**
+ * A registrar serving ASAP over SCTP/UDP and TCP.
+ *
+ * @example
+ * ```ts ignore
+ * import { Registrar } from "./registrar.ts";
+ * await using registrar = await Registrar.start({
+ *   asap: [{ protocol: "sctp", hostname: "127.0.0.1", port: 3863 }],
+ *   announce: false,
+ * });
+ * console.log(registrar.serverId, registrar.addresses);
+ * ```
+ */
+export class Registrar implements AsyncDisposable {
+  /** The registrar's server ID. */
+  readonly serverId: number;
+  /** The handlespace (read it; do not change it behind the registrar's back). */
+  readonly handlespace: Handlespace<PeState>;
+  /** Counters. */
+  readonly stats: RegistrarStats = {
+    registrations: 0,
+    registrationsRejected: 0,
+    deregistrations: 0,
+    handleResolutions: 0,
+    rateLimited: 0,
+    malformed: 0,
+    keepAliveTimeouts: 0,
+    lifetimeExpiries: 0,
+    unreachableRemovals: 0,
+  };
+  #options: Required<
+    Pick<
+      RegistrarOptions,
+      | "keepAliveInterval"
+      | "keepAliveTimeout"
+      | "maxBadPeReports"
+      | "maxHandleResolutionItems"
+      | "handleResolutionRate"
+      | "unreachableRate"
+      | "registrationRate"
+    >
+  >;
+  #clock: () => number;
+  #listeners: { address: EndpointAddress; listener: AssociationListener }[] = [];
+  #peers = new Set<Peer>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = Infinity;
+  #announcer: MulticastSender | undefined;
+  #announceTimer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #tasks = new Set<Promise<void>>();
+
+  private constructor(options: RegistrarOptions) {
+    this.serverId = options.serverId ?? randomServerId();
+    this.#clock = options.clock ?? Date.now;
+    this.#options = {
+      keepAliveInterval: options.keepAliveInterval ?? 5000,
+      keepAliveTimeout: options.keepAliveTimeout ?? 5000,
+      maxBadPeReports: options.maxBadPeReports ?? 3,
+      maxHandleResolutionItems: options.maxHandleResolutionItems ?? 3,
+      handleResolutionRate: options.handleResolutionRate ?? { rate: 1000, burst: 2000 },
+      unreachableRate: options.unreachableRate ?? { rate: 10, burst: 20 },
+      registrationRate: options.registrationRate ?? { rate: 100, burst: 200 },
+    };
+    this.handlespace = new Handlespace<PeState>({
+      clock: this.#clock,
+      maxIncrement: options.maxIncrement ?? 1,
+      maxPools: options.maxPools ?? 100_000,
+      maxPoolElementsPerPool: options.maxPoolElementsPerPool ?? 10_000,
+      maxPoolElements: options.maxPoolElements ?? 1_000_000,
+      maxPoolHandleLength: options.maxPoolHandleLength ?? 32,
+    });
+  }
+
+  /** Starts a registrar: opens its ASAP endpoints and starts announcing. */
+  static async start(options: RegistrarOptions = {}): Promise<Registrar> {
+    const registrar = new Registrar(options);
+    const addresses = options.asap ?? [{ protocol: "sctp", hostname: "127.0.0.1", port: 3863 }];
+    try {
+      for (const address of addresses) {
+        const open: OpenOptions = address.protocol === "tcp"
+          ? { framing: "rserpool", ppid: ASAP_PPID }
+          : { sctp: options.sctp };
+        const listener = await openListener(address, open);
+        const bound = { ...address, port: listener.addresses[0]?.port ?? address.port };
+        registrar.#listeners.push({ address: bound, listener });
+        registrar.#track(registrar.#acceptLoop(listener, bound.protocol));
+      }
+      if (options.announce !== false) await registrar.#startAnnouncing(options.announce ?? {});
+    } catch (e) {
+      await registrar.close();
+      throw e;
+    }
+    logger.info("Registrar {serverId} listening on {addresses}", {
+      serverId: registrar.serverId.toString(16),
+      addresses: registrar.addresses.map((a) => `${a.protocol}:${a.hostname}:${a.port}`),
+    });
+    return registrar;
+  }
+
+  /** The ASAP endpoints, with the ports actually bound. */
+  get addresses(): EndpointAddress[] {
+    return this.#listeners.map((l) => l.address);
+  }
+
+  /** Stops: closes the endpoints and every association, stops the timers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#announceTimer);
+    this.#announcer?.close();
+    for (const { listener } of this.#listeners) await listener.close();
+    for (const peer of this.#peers) peer.association.abort("Registrar shutting down");
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  /** Same as {@linkcode Registrar.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ------------------------------------------------------------------ associations
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  async #acceptLoop(listener: AssociationListener, protocol: "sctp" | "tcp"): Promise<void> {
+    try {
+      for await (const association of listener) {
+        if (this.#closed) {
+          association.abort("Registrar shutting down");
+          continue;
+        }
+        this.#track(this.#serve(association, protocol));
+      }
+    } catch (e) {
+      if (!this.#closed) logger.error("Listener failed: {error}", { error: String(e) });
+    }
+  }
+
+  async #serve(association: Association, protocol: "sctp" | "tcp"): Promise<void> {
+    const remoteAddress = association.remoteAddresses[0]?.hostname ?? "";
+    const peer: Peer = {
+      association,
+      remoteAddress,
+      protocol,
+      pes: new Set(),
+      resolutions: new TokenBucket(this.#options.handleResolutionRate, this.#clock),
+      unreachables: new TokenBucket(this.#options.unreachableRate, this.#clock),
+      registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
+    };
+    this.#peers.add(peer);
+    try {
+      for await (const m of association) {
+        if (m.ppid !== ASAP_PPID) continue;
+        this.#onMessage(peer, m.data);
+      }
+    } catch (e) {
+      logger.debug("Association ended: {error}", { error: String(e) });
+    } finally {
+      this.#peers.delete(peer);
+      this.#lost(peer);
+    }
+  }
+
+  /** A PE's association ended: its PEs go unless they answer on another one in time. */
+  #lost(peer: Peer): void {
+    if (this.#closed) return;
+    const deadline = this.#clock() + this.#options.keepAliveTimeout;
+    for (const entry of peer.pes) {
+      const state = entry.userData;
+      if (state === undefined || state.association !== peer.association) continue;
+      state.awaitingAck = true;
+      this.handlespace.setExpiry(entry.poolHandle, entry.poolElement.identifier, deadline);
+    }
+    this.#schedule();
+  }
+
+  #send(peer: Peer, message: AsapMessage): void {
+    if (peer.association.closed) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeAsapMessage(message);
+    } catch (e) {
+      logger.error("Could not encode {type}: {error}", { type: message.type, error: String(e) });
+      return;
+    }
+    peer.association.send(bytes, { ppid: ASAP_PPID }).catch(() => {});
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  #onMessage(peer: Peer, data: Uint8Array): void {
+    let message: AsapMessage;
+    try {
+      message = decodeAsapMessage(data);
+    } catch (e) {
+      this.stats.malformed++;
+      if (!(e instanceof WireError)) throw e;
+      logger.debug("Malformed ASAP message from {peer}: {error}", {
+        peer: peer.remoteAddress,
+        error: e.message,
+      });
+      if (!e.silent) {
+        this.#send(peer, {
+          type: "error",
+          error: [{ code: e.cause, info: e.data ?? new Uint8Array() }],
+        });
+      }
+      return;
+    }
+    if (message.unrecognized !== undefined) {
+      this.#send(peer, {
+        type: "error",
+        error: message.unrecognized.map((info) => ({
+          code: ErrorCause.UnrecognizedParameter,
+          info,
+        })),
+      });
+    }
+    switch (message.type) {
+      case "registration":
+        if (!peer.registrations.take()) {
+          this.stats.rateLimited++;
+          return;
+        }
+        this.#onRegistration(peer, message.poolHandle, message.poolElement);
+        break;
+      case "deregistration":
+        if (!peer.registrations.take()) {
+          this.stats.rateLimited++;
+          return;
+        }
+        this.#onDeregistration(peer, message.poolHandle, message.identifier);
+        break;
+      case "handle-resolution":
+        if (!peer.resolutions.take()) {
+          this.stats.rateLimited++;
+          return;
+        }
+        this.#onHandleResolution(peer, message.poolHandle, message.items);
+        break;
+      case "endpoint-keep-alive-ack":
+        this.#onKeepAliveAck(peer, message.poolHandle, message.identifier);
+        break;
+      case "endpoint-unreachable":
+        if (!peer.unreachables.take()) {
+          this.stats.rateLimited++;
+          return;
+        }
+        this.#onUnreachable(message.poolHandle, message.identifier);
+        break;
+      default:
+        // Messages a registrar does not take (RFC 5352: an ASAP ERROR reports them).
+        this.#send(peer, {
+          type: "error",
+          error: [{ code: ErrorCause.UnrecognizedMessage, info: data.slice(0, 4) }],
+        });
+    }
+  }
+
+  #reject(
+    peer: Peer,
+    poolHandle: Uint8Array,
+    identifier: number,
+    cause: number,
+    info: Uint8Array,
+  ): void {
+    this.stats.registrationsRejected++;
+    this.#send(peer, {
+      type: "registration-response",
+      rejected: true,
+      poolHandle,
+      identifier,
+      error: [{ code: cause, info }],
+    });
+  }
+
+  #onRegistration(peer: Peer, poolHandle: Uint8Array, pe: PoolElementParameter): void {
+    const now = this.#clock();
+    const life = pe.registrationLife;
+    if (poolHandle.length === 0 || (life < 0 && life !== -1) || life === 0) {
+      this.#reject(peer, poolHandle, pe.identifier, ErrorCause.InvalidValues, new Uint8Array());
+      return;
+    }
+    // Addresses: a wildcard means "where I registered from"; others must be in the scope of
+    // the association (a PE on loopback registers loopback addresses, and so on).
+    const addresses: string[] = [];
+    for (const a of pe.userTransport.addresses) {
+      const address = isWildcard(a) ? peer.remoteAddress : a;
+      if (addressScope(address) !== addressScope(peer.remoteAddress)) {
+        this.#reject(
+          peer,
+          poolHandle,
+          pe.identifier,
+          ErrorCause.RejectedForSecurity,
+          new Uint8Array(),
+        );
+        return;
+      }
+      if (!addresses.includes(address)) addresses.push(address);
+    }
+    const existing = this.handlespace.getPoolElement(poolHandle, pe.identifier);
+    const previous = existing?.userData;
+    if (
+      previous !== undefined && previous.association !== peer.association &&
+      !previous.association.closed && previous.remoteAddress !== peer.remoteAddress
+    ) {
+      // Another live association, from another address, holds this PE ID.
+      this.#reject(
+        peer,
+        poolHandle,
+        pe.identifier,
+        ErrorCause.NonUniquePeIdentifier,
+        new Uint8Array(),
+      );
+      return;
+    }
+    const asapTransport: TransportParameter = peer.protocol === "sctp"
+      ? {
+        protocol: "sctp",
+        port: peer.association.remoteAddresses[0]?.port ?? 0,
+        transportUse: "data-control",
+        addresses: [peer.remoteAddress],
+      }
+      : {
+        protocol: "tcp",
+        port: peer.association.remoteAddresses[0]?.port ?? 0,
+        transportUse: "data-control",
+        addresses: [peer.remoteAddress],
+      };
+    const stored: PoolElementParameter = {
+      ...pe,
+      homeRegistrarId: this.serverId,
+      userTransport: { ...pe.userTransport, addresses },
+      asapTransport,
+    };
+    const lifetimeEnd = life === -1 ? Infinity : now + life;
+    const state: PeState = {
+      association: peer.association,
+      remoteAddress: peer.remoteAddress,
+      lifetimeEnd,
+      awaitingAck: false,
+      badReports: 0,
+    };
+    let entry: PoolElementEntry<PeState>;
+    try {
+      entry = this.handlespace.registerPoolElement(poolHandle, stored, {
+        userData: state,
+        expiresAt: Math.min(lifetimeEnd, now + this.#options.keepAliveInterval),
+      }).entry;
+    } catch (e) {
+      if (!(e instanceof HandlespaceError)) throw e;
+      this.#reject(peer, poolHandle, pe.identifier, e.cause, policyInfo(pe));
+      logger.info("Registration of PE {id} in {pool} rejected: {reason}", {
+        id: pe.identifier.toString(16),
+        pool: handleText(poolHandle),
+        reason: e.message,
+      });
+      return;
+    }
+    if (existing !== undefined) {
+      for (const p of this.#peers) p.pes.delete(existing);
+    }
+    peer.pes.add(entry);
+    this.stats.registrations++;
+    this.#send(peer, {
+      type: "registration-response",
+      rejected: false,
+      poolHandle,
+      identifier: pe.identifier,
+    });
+    if (existing === undefined) {
+      logger.info("PE {id} registered in {pool} from {peer}", {
+        id: pe.identifier.toString(16),
+        pool: handleText(poolHandle),
+        peer: peer.remoteAddress,
+      });
+    }
+    this.#schedule();
+  }
+
+  #onDeregistration(peer: Peer, poolHandle: Uint8Array, identifier: number): void {
+    const entry = this.handlespace.getPoolElement(poolHandle, identifier);
+    if (entry !== undefined && entry.userData?.association !== peer.association) {
+      this.#send(peer, {
+        type: "deregistration-response",
+        poolHandle,
+        identifier,
+        error: [{ code: ErrorCause.RejectedForSecurity, info: new Uint8Array() }],
+      });
+      return;
+    }
+    if (entry !== undefined) {
+      this.#remove(entry, "deregistered");
+      this.stats.deregistrations++;
+    }
+    // Deregistering an unknown PE succeeds: it is not registered afterwards either way.
+    this.#send(peer, { type: "deregistration-response", poolHandle, identifier });
+  }
+
+  #onHandleResolution(peer: Peer, poolHandle: Uint8Array, items: number | undefined): void {
+    const max = this.#options.maxHandleResolutionItems;
+    const n = items === undefined ? max : Math.min(items, max);
+    const selected = this.handlespace.selectPoolElements(poolHandle, Math.max(1, n));
+    this.stats.handleResolutions++;
+    if (selected.length === 0) {
+      this.#send(peer, {
+        type: "handle-resolution-response",
+        acceptsUpdates: false,
+        poolHandle,
+        poolElements: [],
+        error: [{ code: ErrorCause.UnknownPoolHandle, info: new Uint8Array() }],
+      });
+      return;
+    }
+    this.#send(peer, {
+      type: "handle-resolution-response",
+      acceptsUpdates: false,
+      poolHandle,
+      policy: selected[0].poolElement.policy,
+      poolElements: selected.map((e) => e.poolElement),
+    });
+  }
+
+  #onKeepAliveAck(peer: Peer, poolHandle: Uint8Array, identifier: number): void {
+    const entry = this.handlespace.getPoolElement(poolHandle, identifier);
+    const state = entry?.userData;
+    if (entry === undefined || state === undefined || state.association !== peer.association) {
+      return;
+    }
+    state.awaitingAck = false;
+    const next = Math.min(state.lifetimeEnd, this.#clock() + this.#options.keepAliveInterval);
+    this.handlespace.setExpiry(poolHandle, identifier, next);
+    this.#schedule();
+  }
+
+  #onUnreachable(poolHandle: Uint8Array, identifier: number): void {
+    const entry = this.handlespace.getPoolElement(poolHandle, identifier);
+    const state = entry?.userData;
+    if (entry === undefined || state === undefined) return;
+    if (++state.badReports >= this.#options.maxBadPeReports) {
+      this.stats.unreachableRemovals++;
+      this.#remove(entry, "reported unreachable");
+    }
+  }
+
+  #remove(entry: PoolElementEntry<PeState>, why: string): void {
+    this.handlespace.deregisterPoolElement(entry.poolHandle, entry.poolElement.identifier);
+    for (const p of this.#peers) p.pes.delete(entry);
+    logger.info("PE {id} removed from {pool}: {why}", {
+      id: entry.poolElement.identifier.toString(16),
+      pool: handleText(entry.poolHandle),
+      why,
+    });
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  #schedule(): void {
+    if (this.#closed) return;
+    const due = this.handlespace.nextExpiry();
+    if (due >= this.#timerDue && this.#timer !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    if (due === Infinity) return;
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerDue = Infinity;
+      this.#onTimers();
+    }, Math.max(0, due - this.#clock()));
+  }
+
+  #onTimers(): void {
+    if (this.#closed) return;
+    const now = this.#clock();
+    for (const entry of this.handlespace.takeDue()) {
+      const state = entry.userData;
+      if (state === undefined) continue;
+      if (now >= state.lifetimeEnd) {
+        this.stats.lifetimeExpiries++;
+        this.#remove(entry, "registration life expired");
+      } else if (state.awaitingAck) {
+        this.stats.keepAliveTimeouts++;
+        this.#remove(entry, "no answer to keep-alive");
+      } else {
+        state.awaitingAck = true;
+        const peer = this.#peerOf(state.association);
+        if (peer !== undefined) {
+          this.#send(peer, {
+            type: "endpoint-keep-alive",
+            home: false,
+            serverId: this.serverId,
+            poolHandle: entry.poolHandle,
+            identifier: entry.poolElement.identifier,
+          });
+        }
+        this.handlespace.setExpiry(
+          entry.poolHandle,
+          entry.poolElement.identifier,
+          Math.min(state.lifetimeEnd, now + this.#options.keepAliveTimeout),
+        );
+      }
+    }
+    this.#schedule();
+  }
+
+  #peerOf(association: Association): Peer | undefined {
+    for (const p of this.#peers) if (p.association === association) return p;
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ announcements
+
+  async #startAnnouncing(
+    options: Exclude<RegistrarOptions["announce"], false | undefined>,
+  ): Promise<void> {
+    const first = this.#listeners[0]?.address;
+    const interfaceAddress = options.interfaceAddress ??
+      (first !== undefined && !isWildcard(first.hostname) ? first.hostname : undefined);
+    this.#announcer = await MulticastSender.open({
+      group: options.group ?? "239.0.0.50",
+      port: options.port ?? 3863,
+      interfaceAddress,
+      ttl: options.ttl,
+    });
+    const transports: TransportParameter[] = this.#listeners.map(({ address }) => {
+      const addresses = [
+        isWildcard(address.hostname) ? interfaceAddress ?? address.hostname : address.hostname,
+      ];
+      return address.protocol === "sctp"
+        ? { protocol: "sctp", port: address.port, transportUse: "data", addresses }
+        : { protocol: "tcp", port: address.port, transportUse: "data", addresses };
+    });
+    const bytes = encodeAsapMessage({
+      type: "server-announce",
+      serverId: this.serverId,
+      transports,
+    });
+    const announce = () => this.#announcer?.send(bytes);
+    announce();
+    this.#announceTimer = setInterval(announce, options.interval ?? 1000);
+  }
+}
+
+/** Information of an error cause about a policy: the PE's policy parameter. */
+function policyInfo(pe: PoolElementParameter): Uint8Array {
+  // Wireshark reads the information of causes 0x5 and 0x7 as a parameter; a registration
+  // carrying just the PE's parameters fits that.
+  try {
+    const bytes = encodeAsapMessage({
+      type: "registration",
+      poolHandle: new Uint8Array(1),
+      poolElement: pe,
+    });
+    return bytes.slice(12);
+  } catch {
+    return new Uint8Array();
+  }
+}
