@@ -134,6 +134,14 @@ export class SctpEndpoint implements AssociationListener {
   #closing = false;
   #closeWhenIdle = false;
   #socketsClosed = false;
+  #sendsInProgress = 0;
+  #closeAfterSends = false;
+  #onSent = (): void => {
+    if (--this.#sendsInProgress === 0 && this.#closeAfterSends) {
+      this.#closeAfterSends = false;
+      this.#closeSockets();
+    }
+  };
   #accepted: SctpAssociation[] = [];
   #acceptWaiters: ((a: Association | null) => void)[] = [];
   #secret: Uint8Array;
@@ -294,9 +302,15 @@ export class SctpEndpoint implements AssociationListener {
   }
 
   #closeSockets(): void {
+    this.#closing = true;
+    // Close only once the packets handed to node:dgram have left (a final ABORT or SHUTDOWN
+    // COMPLETE would otherwise be dropped: its send is still queued when we get here).
+    if (this.#sendsInProgress > 0) {
+      this.#closeAfterSends = true;
+      return;
+    }
     if (this.#socketsClosed) return;
     this.#socketsClosed = true;
-    this.#closing = true;
     for (const s of this.#sockets) {
       try {
         s.socket.close();
@@ -328,8 +342,10 @@ export class SctpEndpoint implements AssociationListener {
       this.#socketFor.set(address, socket);
     }
     try {
-      socket.send(packet, udpPort, address);
+      this.#sendsInProgress++;
+      socket.send(packet, udpPort, address, this.#onSent);
     } catch {
+      this.#sendsInProgress--;
       // A send error is a lost packet; retransmission takes care of it.
     }
   }
