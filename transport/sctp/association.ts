@@ -81,6 +81,7 @@ interface Path {
   heartbeatSentAt: number;
   heartbeatPending: boolean;
   heartbeatNonce: number;
+  dataSent: number;
 }
 
 interface OutChunk {
@@ -280,14 +281,22 @@ export class SctpAssociation implements Association {
     return { hostname: this.#current.address, port: this.#peerPort };
   }
 
-  /** Per-path state, for tests and diagnostics. */
-  get paths(): { address: string; active: boolean; rto: number; cwnd: number; errors: number }[] {
+  /** Per-path state, for tests and diagnostics (`dataSent` counts DATA chunks sent on it). */
+  get paths(): {
+    address: string;
+    active: boolean;
+    rto: number;
+    cwnd: number;
+    errors: number;
+    dataSent: number;
+  }[] {
     return this.#paths.map((p) => ({
       address: p.address,
       active: p.active,
       rto: p.rto,
       cwnd: p.cwnd,
       errors: p.errors,
+      dataSent: p.dataSent,
     }));
   }
 
@@ -872,6 +881,7 @@ export class SctpAssociation implements Association {
       c.inFlight = true;
       c.retransmit = false;
       target.flight += c.payload.length;
+      target.dataSent++;
       this.#peerWindow = Math.max(0, this.#peerWindow - c.payload.length);
     };
     const ship = (target: Path) => {
@@ -1314,6 +1324,7 @@ export class SctpAssociation implements Association {
       heartbeatSentAt: 0,
       heartbeatPending: false,
       heartbeatNonce: 0,
+      dataSent: 0,
     };
     this.#paths.push(p);
     return p;
