@@ -1,11 +1,30 @@
 /**
- * ASAP (RFC 5352): the messages between pool elements, pool users and registrars.
+ * ASAP (RFC 5352): the messages between pool elements, pool users and registrars, and the two
+ * ends that use them: {@linkcode PoolElement} (registers into a pool, serves PU sessions, sends
+ * state cookies) and {@linkcode PoolUser} (resolves pools, opens sessions that fail over).
  *
- * @example
+ * @example Codec
  * ```ts
  * import { decodeAsapMessage, encodeAsapMessage } from "./mod.ts";
  * const bytes = encodeAsapMessage({ type: "cookie", cookie: new Uint8Array([1, 2, 3]) });
  * decodeAsapMessage(bytes).type; // "cookie"
+ * ```
+ *
+ * @example A PE and a PU
+ * ```ts ignore
+ * import { PoolElement, PoolUser } from "./mod.ts";
+ * const registrars = [{ protocol: "tcp" as const, hostname: "127.0.0.1", port: 3863 }];
+ * await using pe = await PoolElement.start({
+ *   poolHandle: "EchoPool",
+ *   registrars,
+ *   listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   onSession: async (session) => {
+ *     for await (const m of session) await session.send(m.data);
+ *   },
+ * });
+ * await using pu = new PoolUser({ registrars });
+ * await using session = await pu.connect("EchoPool");
+ * await session.request(new TextEncoder().encode("hello"));
  * ```
  *
  * @module
@@ -13,3 +32,63 @@
 
 export * from "./messages.ts";
 export { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
+export { PoolError, type PoolErrorCode, type PoolErrorOptions } from "./errors.ts";
+export {
+  MAX_COOKIE_SIZE,
+  type OpenedCookie,
+  openStateCookie,
+  sealStateCookie,
+  type StateCookieOptions,
+} from "./state_cookie.ts";
+export {
+  type RegistrarCandidate,
+  type RegistrarConnection,
+  RegistrarHunt,
+  type RegistrarHuntOptions,
+} from "./registrar_hunt.ts";
+export {
+  type HuntTuning,
+  PoolElement,
+  type PoolElementEvent,
+  type PoolElementOptions,
+  type PoolElementStats,
+} from "./pool_element.ts";
+export {
+  PoolElementSession,
+  type PoolElementSessionEvent,
+  type PoolElementSessionOptions,
+  type SessionMessage,
+  type SessionSendOptions,
+} from "./pool_element_session.ts";
+export { PoolUser, type PoolUserOptions, type ResolveOptions } from "./pool_user.ts";
+export {
+  PoolUserSession,
+  type PoolUserSessionEvent,
+  type PoolUserSessionHost,
+  type PoolUserSessionOptions,
+  type RequestOptions,
+} from "./pool_user_session.ts";
+// Types of the signatures above that live in other layers (the root module exports them too).
+export type {
+  DccpTransportParameter,
+  DecodedExtras,
+  OperationErrorCause,
+  Policy,
+  PoolElementParameter,
+  SctpTransportParameter,
+  TcpTransportParameter,
+  TransportParameter,
+  TransportUse,
+  UdpLiteTransportParameter,
+  UdpTransportParameter,
+} from "../wire/types.ts";
+export type { EndpointAddress } from "../transport/open.ts";
+export type {
+  Association,
+  AssociationEvent,
+  ReceivedMessage,
+  SendOptions,
+  TransportAddress,
+} from "../transport/types.ts";
+export type { MulticastOptions } from "../transport/multicast.ts";
+export type { SctpTuning } from "../transport/sctp/config.ts";

@@ -1,0 +1,120 @@
+/**
+ * Connecting to a registrar or a PE with a timeout and a cancel signal, over SCTP/UDP or TCP.
+ *
+ * @module
+ */
+
+import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
+import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { Framing } from "../transport/tcp/framing.ts";
+import { type EndpointAddress, openAssociation } from "../transport/open.ts";
+import type { Association } from "../transport/types.ts";
+import { TransportError } from "../transport/errors.ts";
+
+/** Payload protocol identifier of ASAP. */
+export const ASAP_PPID = 11;
+
+/**
+ * Options of {@linkcode connectEndpoint}.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "./connect.ts";
+ * const asap: ConnectOptions = { framing: "rserpool", ppid: 11, timeout: 7500 };
+ * ```
+ */
+export interface ConnectOptions {
+  /** TCP framing: `"rserpool"` for ASAP control associations, `"framed"` for data. */
+  framing: Framing;
+  /** PPID of `"rserpool"` framing. */
+  ppid?: number;
+  /** Give up after this many ms. */
+  timeout: number;
+  /** Stops the attempt (the promise rejects with a `TransportError` `closed`). */
+  signal?: AbortSignal;
+  /** SCTP protocol parameters. */
+  sctp?: SctpTuning;
+}
+
+function loopbackOrWildcard(hostname: string): string {
+  if (hostname === "::1") return "::1";
+  if (hostname.startsWith("127.")) return "127.0.0.1";
+  return hostname.includes(":") ? "::" : "0.0.0.0";
+}
+
+/**
+ * Opens an association, bounded by `timeout` and cancellable by `signal`. An SCTP attempt runs
+ * on an endpoint of its own that is destroyed when the attempt is given up, so no timer or
+ * socket outlives it; a TCP attempt uses the TCP connect timeout, and a connection that comes
+ * up after a cancel is aborted at once.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectEndpoint } from "./connect.ts";
+ * const a = await connectEndpoint(
+ *   { protocol: "tcp", hostname: "127.0.0.1", port: 3863 },
+ *   { framing: "rserpool", ppid: 11, timeout: 5000 },
+ * );
+ * ```
+ */
+export async function connectEndpoint(
+  address: EndpointAddress,
+  options: ConnectOptions,
+): Promise<Association> {
+  const { signal } = options;
+  if (signal?.aborted) throw new TransportError("closed", "Connect cancelled");
+  if (address.protocol === "tcp") {
+    const attempt = openAssociation(address, {
+      framing: options.framing,
+      ppid: options.ppid,
+      timeout: options.timeout,
+    });
+    if (signal === undefined) return await attempt;
+    return await new Promise<Association>((resolve, reject) => {
+      const onAbort = () => reject(new TransportError("closed", "Connect cancelled"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      attempt.then((a) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) a.abort("Connect cancelled");
+        else resolve(a);
+      }, (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      });
+    });
+  }
+  const endpoint = await SctpEndpoint.open({
+    ...options.sctp,
+    hostname: loopbackOrWildcard(address.hostname),
+    port: 0,
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    endpoint.destroy();
+  }, options.timeout);
+  const onAbort = () => endpoint.destroy();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const association = await endpoint.connect({
+      ...options.sctp,
+      hostname: address.hostname,
+      port: address.port,
+    });
+    endpoint.closeWhenIdle();
+    return association;
+  } catch (e) {
+    endpoint.destroy();
+    if (timedOut) {
+      throw new TransportError(
+        "timeout",
+        `No SCTP association to ${address.hostname}:${address.port} in ${options.timeout} ms`,
+      );
+    }
+    if (signal?.aborted) throw new TransportError("closed", "Connect cancelled");
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,670 @@
+/**
+ * The pool element (RFC 5352, PE side): registers into a pool with a registrar it hunts for,
+ * re-registers periodically and when its load changes, answers keep-alives, finds another
+ * registrar when its registrar fails, deregisters when it closes, and accepts the PUs'
+ * sessions.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { encodeAsapMessage } from "./codec.ts";
+import type { AsapEndpointKeepAlive, AsapMessage, AsapRegistrationResponse } from "./messages.ts";
+import { ASAP_PPID } from "./connect.ts";
+import { PoolError } from "./errors.ts";
+import { samePoolHandle, toPoolHandle } from "./pool_handle.ts";
+import { PoolElementSession } from "./pool_element_session.ts";
+import { RegistrarChannel } from "./registrar_channel.ts";
+import { RegistrarHunt, type RegistrarHuntOptions } from "./registrar_hunt.ts";
+import { MAX_LOAD } from "../policy/types.ts";
+import type { MulticastOptions } from "../transport/multicast.ts";
+import { type EndpointAddress, openListener } from "../transport/open.ts";
+import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { Association, AssociationListener } from "../transport/types.ts";
+import { errorCauseName } from "../wire/errors.ts";
+import type { Policy, PoolElementParameter, TransportParameter } from "../wire/types.ts";
+
+const logger = getLogger(["rserpool", "asap", "pe"]);
+
+/**
+ * Tuning of the registrar hunt (see {@linkcode RegistrarHuntOptions}).
+ *
+ * @example
+ * ```ts
+ * import type { HuntTuning } from "./pool_element.ts";
+ * const fast: HuntTuning = { huntInterval: 500, maxHuntInterval: 2000, connectTimeout: 1000 };
+ * ```
+ */
+export type HuntTuning = Pick<
+  RegistrarHuntOptions,
+  "announceLifetime" | "maxParallel" | "connectTimeout" | "huntInterval" | "maxHuntInterval"
+>;
+
+/**
+ * Options of {@linkcode PoolElement.start}. Times in milliseconds; defaults follow RSPLIB
+ * where RFC 5352 leaves a choice.
+ *
+ * @example A least-used echo PE on TCP, registering with a registrar on loopback
+ * ```ts
+ * import type { PoolElementOptions } from "./pool_element.ts";
+ * const options: PoolElementOptions = {
+ *   poolHandle: "EchoPool",
+ *   policy: { name: "least-used", load: 0 },
+ *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
+ *   listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   cookieSecret: "shared by every PE of EchoPool",
+ * };
+ * ```
+ */
+export interface PoolElementOptions {
+  /** The pool to register into (a string is UTF-8). */
+  poolHandle: string | Uint8Array;
+  /** Pool member selection policy with its data (default round robin). */
+  policy?: Policy;
+  /** Registrars to register with (tried in parallel; announced ones come first). */
+  registrars?: EndpointAddress[];
+  /** Also find registrars by SERVER_ANNOUNCE on this multicast group. */
+  announce?: MulticastOptions;
+  /**
+   * Where PUs connect: SCTP over UDP, or TCP with framing `"framed"`. Port 0 picks a free port;
+   * a wildcard address (0.0.0.0, ::) registers the address the registrar sees the PE at.
+   */
+  listen: EndpointAddress;
+  /** PE identifier (default: random, not 0). */
+  identifier?: number;
+  /** Interval of re-registrations (T4, default 30000 as RSPLIB). */
+  reregistrationInterval?: number;
+  /** Registration life sent to the registrar (default 3 x interval + 3000, as RSPLIB). */
+  registrationLife?: number;
+  /** Time to wait for a REGISTRATION_RESPONSE (T2-registration, default 30000). */
+  registrationTimeout?: number;
+  /**
+   * Registrations sent to one registrar without an answer before another registrar is hunted
+   * for (MAX-REG-ATTEMPT, default 2).
+   */
+  maxRegistrationAttempts?: number;
+  /** How long {@linkcode PoolElement.close} waits for the DEREGISTRATION_RESPONSE (default 5000). */
+  deregistrationTimeout?: number;
+  /** Registrar hunt tuning. */
+  hunt?: HuntTuning;
+  /** The pool's cookie secret, the same at every PE of the pool (needed for state cookies). */
+  cookieSecret?: Uint8Array | string;
+  /** Echoed cookies older than this are rejected (default: no limit). */
+  cookieMaxAge?: number;
+  /** What a session does with a cookie that does not verify (default `"abort"`). */
+  invalidCookie?: "abort" | "ignore";
+  /** Default PPID of the sessions' application messages (default 0). */
+  ppid?: number;
+  /**
+   * Called with every new session. Without it, sessions queue for
+   * {@linkcode PoolElement.accept} and async iteration of the PE.
+   */
+  onSession?: (session: PoolElementSession) => void | Promise<void>;
+  /**
+   * Whether {@linkcode PoolElement.start} waits for the first registration (default true); it
+   * rejects when the registration is rejected.
+   */
+  waitForRegistration?: boolean;
+  /** Stops waiting for the first registration (the PE is closed and start rejects). */
+  signal?: AbortSignal;
+  /** SCTP protocol parameters (ASAP association and the listener). */
+  sctp?: SctpTuning;
+  /** Clock in ms for cookies and the hunt (default `Date.now`). */
+  clock?: () => number;
+}
+
+/**
+ * Something that happened to a {@linkcode PoolElement}.
+ *
+ * - `registered`: a registration (first or renewal) was accepted.
+ * - `registration-rejected`: the registrar refused; `error.errorCause` says why. The PE tries
+ *   again after the re-registration interval.
+ * - `registrar-lost`: the ASAP association to the registrar ended; the PE hunts for one and
+ *   registers again.
+ * - `home-changed`: a keep-alive with the H flag made another registrar the PE's home.
+ * - `deregistered`: {@linkcode PoolElement.close} deregistered the PE.
+ *
+ * @example
+ * ```ts
+ * import type { PoolElementEvent } from "./pool_element.ts";
+ * const describe = (e: PoolElementEvent) => e.type;
+ * ```
+ */
+export type PoolElementEvent =
+  | { type: "registered"; registrar: EndpointAddress | undefined; renewal: boolean }
+  | { type: "registration-rejected"; error: PoolError }
+  | { type: "registrar-lost"; reason: string }
+  | { type: "home-changed"; serverId: number }
+  | { type: "deregistered" };
+
+/**
+ * Counters of a pool element.
+ *
+ * @example
+ * ```ts
+ * import type { PoolElementStats } from "./pool_element.ts";
+ * const describe = (s: PoolElementStats) => `${s.registrations} registrations`;
+ * ```
+ */
+export interface PoolElementStats {
+  /** Registrations accepted. */
+  registrations: number;
+  /** Registrations rejected. */
+  rejections: number;
+  /** REGISTRATIONs sent. */
+  registrationsSent: number;
+  /** Keep-alives answered. */
+  keepAlivesAnswered: number;
+  /** Registrar associations lost. */
+  registrarsLost: number;
+  /** Sessions accepted. */
+  sessions: number;
+}
+
+function randomIdentifier(): number {
+  for (;;) {
+    const id = crypto.getRandomValues(new Uint32Array(1))[0];
+    if (id !== 0) return id;
+  }
+}
+
+function hasLoad(policy: Policy): policy is Extract<Policy, { load: number }> {
+  return "load" in policy;
+}
+
+/**
+ * A pool element: registered into its pool while it runs, accepting the PUs' sessions.
+ *
+ * Registration: the PE hunts for a registrar (static list and SERVER_ANNOUNCE, several at
+ * once), sends REGISTRATION and waits T2 for the answer, MAX-REG-ATTEMPT times, before it drops
+ * that registrar and hunts again. Once registered it re-registers every
+ * `reregistrationInterval`, and at once when {@linkcode PoolElement.setLoad} changes the load
+ * by 1 % or more. It answers ENDPOINT_KEEP_ALIVE with ENDPOINT_KEEP_ALIVE_ACK (on whichever
+ * association it came; the H flag records the sender as the home registrar). When the
+ * registrar association ends it hunts and registers again.
+ *
+ * @example
+ * ```ts ignore
+ * import { PoolElement } from "./pool_element.ts";
+ * await using pe = await PoolElement.start({
+ *   poolHandle: "EchoPool",
+ *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
+ *   listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   onSession: async (session) => {
+ *     for await (const m of session) await session.send(m.data);
+ *   },
+ * });
+ * console.log(pe.identifier.toString(16), pe.address);
+ * ```
+ */
+export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisposable {
+  /** The PE identifier. */
+  readonly identifier: number;
+  /** The pool handle. */
+  readonly poolHandle: Uint8Array;
+  /** Counters. */
+  readonly stats: PoolElementStats = {
+    registrations: 0,
+    rejections: 0,
+    registrationsSent: 0,
+    keepAlivesAnswered: 0,
+    registrarsLost: 0,
+    sessions: 0,
+  };
+  #options: PoolElementOptions;
+  #interval: number;
+  #life: number;
+  #t2: number;
+  #attempts: number;
+  #policy: Policy;
+  #sentLoad: number | undefined;
+  #dirty = false;
+  #listener: AssociationListener;
+  #userTransport: TransportParameter;
+  #channel: RegistrarChannel;
+  #home = 0;
+  #registered = false;
+  #closed = false;
+  #wake: (() => void) | undefined;
+  #listeners = new Set<(e: PoolElementEvent) => void>();
+  #sessions = new Set<PoolElementSession>();
+  #queue: PoolElementSession[] = [];
+  #acceptWaiters: ((s: PoolElementSession | null) => void)[] = [];
+  #tasks = new Set<Promise<void>>();
+  #first: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #firstPromise: Promise<void>;
+
+  private constructor(options: PoolElementOptions, listener: AssociationListener) {
+    this.#options = options;
+    this.poolHandle = toPoolHandle(options.poolHandle);
+    this.identifier = options.identifier ?? randomIdentifier();
+    this.#interval = options.reregistrationInterval ?? 30_000;
+    this.#life = options.registrationLife ?? 3 * this.#interval + 3000;
+    this.#t2 = options.registrationTimeout ?? 30_000;
+    this.#attempts = Math.max(1, options.maxRegistrationAttempts ?? 2);
+    this.#policy = options.policy ?? { name: "round-robin" };
+    this.#listener = listener;
+    const port = listener.addresses[0]?.port ?? options.listen.port;
+    const addresses = options.listen.protocol === "sctp"
+      ? listener.addresses.map((a) => a.hostname)
+      : [options.listen.hostname];
+    this.#userTransport = options.listen.protocol === "sctp"
+      ? { protocol: "sctp", port, transportUse: "data", addresses }
+      : { protocol: "tcp", port, transportUse: "data", addresses };
+    this.#firstPromise = new Promise((resolve, reject) => this.#first = { resolve, reject });
+    this.#firstPromise.catch(() => {});
+    const hunt = new RegistrarHunt({
+      ...options.hunt,
+      registrars: options.registrars,
+      announce: options.announce,
+      sctp: options.sctp,
+      clock: options.clock,
+    });
+    this.#channel = new RegistrarChannel(hunt, {
+      onMessage: (m, a) => this.#onAsap(m, a),
+      onDown: (reason) => {
+        this.#registered = false;
+        this.stats.registrarsLost++;
+        if (this.#closed) return;
+        logger.info("PE {id}: registrar association lost: {reason}", {
+          id: this.identifier.toString(16),
+          reason,
+        });
+        this.#emit({ type: "registrar-lost", reason });
+        this.#wake?.();
+      },
+    });
+  }
+
+  /**
+   * Opens the PUs' listener and registers. Waits for the first registration unless
+   * `waitForRegistration` is false; rejects with {@linkcode PoolError}
+   * `registration-rejected` (the PE is closed then) or `closed` when `signal` aborts.
+   */
+  static async start(options: PoolElementOptions): Promise<PoolElement> {
+    if (options.policy !== undefined && hasLoad(options.policy)) {
+      const load = options.policy.load;
+      if (!Number.isInteger(load) || load < 0 || load > MAX_LOAD) {
+        throw new PoolError("invalid", "Policy load must be a 32-bit fraction");
+      }
+    }
+    const listener = await openListener(
+      options.listen,
+      options.listen.protocol === "tcp" ? { framing: "framed" } : { sctp: options.sctp },
+    );
+    let pe: PoolElement;
+    try {
+      pe = new PoolElement(options, listener);
+    } catch (e) {
+      await listener.close();
+      throw e;
+    }
+    pe.#track(pe.#acceptLoop());
+    pe.#track(pe.#run());
+    if (options.waitForRegistration === false) return pe;
+    const signal = options.signal;
+    const onAbort = () =>
+      pe.#settleFirst(new PoolError("closed", "Stopped waiting for the registration"));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    try {
+      await pe.#firstPromise;
+    } catch (e) {
+      await pe.close();
+      throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+    return pe;
+  }
+
+  /** Where PUs reach the PE (the listener's protocol, address and bound port). */
+  get address(): EndpointAddress {
+    return {
+      protocol: this.#options.listen.protocol,
+      hostname: this.#listener.addresses[0]?.hostname ?? this.#options.listen.hostname,
+      port: this.#userTransport.port,
+    };
+  }
+
+  /** Whether the PE's current registration was accepted. */
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  /** The server ID of the home registrar (0 until a keep-alive has told it). */
+  get homeRegistrarId(): number {
+    return this.#home;
+  }
+
+  /** The current registrar's ASAP address. */
+  get registrar(): EndpointAddress | undefined {
+    return this.#channel.address;
+  }
+
+  /** The current policy with its data (the load as last set). */
+  get policy(): Policy {
+    return this.#policy;
+  }
+
+  /** The Pool Element parameter the PE registers. */
+  get parameter(): PoolElementParameter {
+    return {
+      identifier: this.identifier,
+      homeRegistrarId: this.#home,
+      registrationLife: this.#life,
+      userTransport: this.#userTransport,
+      policy: this.#policy,
+    };
+  }
+
+  /** Registers a listener for PE events; returns a function that removes it. */
+  onEvent(listener: (event: PoolElementEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: PoolElementEvent): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l(event);
+      } catch (e) {
+        logger.error("PE event listener failed: {error}", { error: String(e) });
+      }
+    }
+  }
+
+  /**
+   * Sets the load for the least-used policies, a fraction in [0, 1]. The PE re-registers at
+   * once when the load differs from the registered one by 1 % or more (as RSPLIB). Throws
+   * {@linkcode PoolError} `invalid` for a policy without load or a value out of range.
+   */
+  setLoad(fraction: number): void {
+    if (!hasLoad(this.#policy)) {
+      throw new PoolError("invalid", `Policy ${this.#policy.name} has no load`);
+    }
+    if (!(fraction >= 0 && fraction <= 1)) {
+      throw new PoolError("invalid", "Load must be a fraction between 0 and 1");
+    }
+    const load = Math.round(fraction * MAX_LOAD);
+    this.#policy = { ...this.#policy, load } as Policy;
+    const sent = this.#sentLoad ?? 0;
+    if (Math.abs(load - sent) >= MAX_LOAD / 100) {
+      this.#dirty = true;
+      this.#wake?.();
+    }
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  #settleFirst(error?: Error): void {
+    const first = this.#first;
+    if (first === undefined) return;
+    this.#first = undefined;
+    if (error === undefined) first.resolve();
+    else first.reject(error);
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      try {
+        await this.#channel.connect();
+      } catch {
+        if (this.#closed) return;
+        continue;
+      }
+      const outcome = await this.#register();
+      if (this.#closed) return;
+      if (outcome === "timeout") {
+        logger.warn("PE {id}: no answer to {n} registrations; hunting for another registrar", {
+          id: this.identifier.toString(16),
+          n: this.#attempts,
+        });
+        this.#channel.drop("Registration not answered");
+        continue;
+      }
+      if (outcome === "lost") continue;
+      await this.#pause(this.#interval);
+    }
+  }
+
+  /** Waits `ms`, or less when the load changed, the registrar was lost or the PE closes. */
+  #pause(ms: number): Promise<void> {
+    if (this.#dirty || !this.#channel.connected || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  async #register(): Promise<"ok" | "rejected" | "timeout" | "lost"> {
+    for (let attempt = 0; attempt < this.#attempts; attempt++) {
+      if (this.#closed) return "lost";
+      this.#dirty = false;
+      const parameter = this.parameter;
+      const load = hasLoad(parameter.policy) ? parameter.policy.load : undefined;
+      let answer: AsapRegistrationResponse;
+      try {
+        this.stats.registrationsSent++;
+        answer = await this.#channel.request(
+          { type: "registration", poolHandle: this.poolHandle, poolElement: parameter },
+          (m): m is AsapRegistrationResponse =>
+            m.type === "registration-response" && m.identifier === this.identifier &&
+            samePoolHandle(m.poolHandle, this.poolHandle),
+          this.#t2,
+        );
+      } catch (e) {
+        if (e instanceof PoolError && e.code === "timeout") continue;
+        return "lost";
+      }
+      if (answer.rejected) {
+        const cause = answer.error?.[0]?.code;
+        const error = new PoolError(
+          "registration-rejected",
+          `Registration rejected: ${
+            cause === undefined ? "no cause given" : errorCauseName(cause)
+          }`,
+          { errorCause: cause },
+        );
+        this.#registered = false;
+        this.stats.rejections++;
+        logger.warn("PE {id}: {error}", { id: this.identifier.toString(16), error: error.message });
+        this.#emit({ type: "registration-rejected", error });
+        this.#settleFirst(error);
+        return "rejected";
+      }
+      const renewal = this.#registered;
+      this.#registered = true;
+      this.#sentLoad = load;
+      this.stats.registrations++;
+      if (!renewal) {
+        logger.info("PE {id} registered in {pool} with {registrar}", {
+          id: this.identifier.toString(16),
+          pool: new TextDecoder().decode(this.poolHandle),
+          registrar: `${this.#channel.address?.hostname}:${this.#channel.address?.port}`,
+        });
+      }
+      this.#emit({ type: "registered", registrar: this.#channel.address, renewal });
+      this.#settleFirst();
+      return "ok";
+    }
+    return "timeout";
+  }
+
+  #onAsap(message: AsapMessage, association: Association): void {
+    if (message.type !== "endpoint-keep-alive") return;
+    this.#onKeepAlive(message, association);
+  }
+
+  #onKeepAlive(message: AsapEndpointKeepAlive, association: Association): void {
+    if (!samePoolHandle(message.poolHandle, this.poolHandle)) return;
+    if (message.identifier !== undefined && message.identifier !== this.identifier) return;
+    this.stats.keepAlivesAnswered++;
+    association.send(
+      encodeAsapMessage({
+        type: "endpoint-keep-alive-ack",
+        poolHandle: this.poolHandle,
+        identifier: this.identifier,
+      }),
+      { ppid: ASAP_PPID },
+    ).catch(() => {});
+    if (message.home && message.serverId !== this.#home) {
+      this.#home = message.serverId;
+      this.#channel.serverId = message.serverId;
+      this.#emit({ type: "home-changed", serverId: message.serverId });
+    } else if (this.#home === 0) {
+      this.#home = message.serverId;
+      this.#channel.serverId = message.serverId;
+    }
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  async #acceptLoop(): Promise<void> {
+    try {
+      for await (const association of this.#listener) {
+        if (this.#closed) {
+          association.abort("Pool element closing");
+          continue;
+        }
+        this.#onAssociation(association);
+      }
+    } catch (e) {
+      if (!this.#closed) logger.error("PE listener failed: {error}", { error: String(e) });
+    }
+  }
+
+  #onAssociation(association: Association): void {
+    const o = this.#options;
+    const session = new PoolElementSession(association, {
+      poolHandle: this.poolHandle,
+      cookieSecret: o.cookieSecret,
+      cookieMaxAge: o.cookieMaxAge,
+      invalidCookie: o.invalidCookie,
+      ppid: o.ppid,
+      clock: o.clock,
+      onAsap: (m, a) => this.#onAsap(m, a),
+    });
+    this.stats.sessions++;
+    this.#sessions.add(session);
+    association.onEvent((e) => {
+      if (e.type === "communication-lost" || e.type === "shutdown") this.#sessions.delete(session);
+    });
+    if (o.onSession !== undefined) {
+      const handler = o.onSession;
+      void (async () => {
+        try {
+          await handler(session);
+        } catch (e) {
+          logger.error("Session handler failed: {error}", { error: String(e) });
+          session.abort("Session handler failed");
+        }
+      })();
+      return;
+    }
+    const waiter = this.#acceptWaiters.shift();
+    if (waiter !== undefined) waiter(session);
+    else this.#queue.push(session);
+  }
+
+  /** The next PU session (when no `onSession` handler was given), or `null` once closed. */
+  accept(): Promise<PoolElementSession | null> {
+    const s = this.#queue.shift();
+    if (s !== undefined) return Promise.resolve(s);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => this.#acceptWaiters.push(resolve));
+  }
+
+  /** Yields PU sessions until the PE is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<PoolElementSession> {
+    for (;;) {
+      const s = await this.accept();
+      if (s === null) return;
+      yield s;
+    }
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  /**
+   * Deregisters (waiting at most `deregistrationTimeout` for the answer), then closes the
+   * registrar association, the listener and every session (gracefully, aborting those that do
+   * not close within 2 s).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wake?.();
+    this.#settleFirst(new PoolError("closed", "Pool element closed"));
+    if (this.#registered && this.#channel.connected) {
+      try {
+        await this.#channel.request(
+          { type: "deregistration", poolHandle: this.poolHandle, identifier: this.identifier },
+          (m) =>
+            m.type === "deregistration-response" && m.identifier === this.identifier &&
+            samePoolHandle(m.poolHandle, this.poolHandle),
+          this.#options.deregistrationTimeout ?? 5000,
+        );
+        this.#registered = false;
+        this.#emit({ type: "deregistered" });
+      } catch (e) {
+        logger.warn("PE {id}: deregistration failed: {error}", {
+          id: this.identifier.toString(16),
+          error: String(e),
+        });
+      }
+    }
+    await this.#shutDown(false);
+  }
+
+  /**
+   * Stops at once without deregistering, aborting every association: what the pool sees when
+   * the PE crashes (the registrar notices by keep-alive, the PUs by the aborted sessions).
+   */
+  async abort(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wake?.();
+    this.#settleFirst(new PoolError("closed", "Pool element aborted"));
+    this.#channel.drop("Pool element aborted");
+    await this.#shutDown(true);
+  }
+
+  async #shutDown(abort: boolean): Promise<void> {
+    this.#registered = false;
+    await this.#channel.close();
+    await this.#listener.close();
+    for (const w of this.#acceptWaiters.splice(0)) w(null);
+    const sessions = [...this.#sessions, ...this.#queue.splice(0)];
+    this.#sessions.clear();
+    if (abort) {
+      for (const s of sessions) s.abort("Pool element aborted");
+    } else {
+      await Promise.all(sessions.map(async (s) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          s.close().catch(() => {}),
+          new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
+        ]);
+        clearTimeout(timer);
+        if (!s.closed) s.abort("Pool element closed");
+      }));
+    }
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  /** Same as {@linkcode PoolElement.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,617 @@
+/**
+ * The PU side of a session with a pool: one data association to a PE at a time, requests and
+ * responses, failure detection and failover with the last state cookie.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
+import type { AsapMessage } from "./messages.ts";
+import { ASAP_PPID, connectEndpoint } from "./connect.ts";
+import { PoolError } from "./errors.ts";
+import type { SessionMessage } from "./pool_element_session.ts";
+import type { EndpointAddress } from "../transport/open.ts";
+import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { Association, ReceivedMessage } from "../transport/types.ts";
+import type { PoolElementParameter } from "../wire/types.ts";
+
+const logger = getLogger(["rserpool", "asap", "pu"]);
+
+/**
+ * Options of a session ({@linkcode PoolUser.connect}); the PU's options give the defaults.
+ * Times in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { PoolUserSessionOptions } from "./pool_user_session.ts";
+ * const options: PoolUserSessionOptions = { requestTimeout: 2000, maxFailoverAttempts: 4 };
+ * ```
+ */
+export interface PoolUserSessionOptions {
+  /** Time a request waits for its response before the PE counts as failed (default 10000). */
+  requestTimeout?: number;
+  /** Bound of connecting to one PE (default 5000). */
+  connectTimeout?: number;
+  /**
+   * PEs tried (connect attempts and rounds without any PE) before a failover gives up and the
+   * session ends with {@linkcode PoolError} `failover-failed` (default 8).
+   */
+  maxFailoverAttempts?: number;
+  /** Pause before a PE that already failed is tried again, when no other is left (default 500). */
+  failoverDelay?: number;
+  /**
+   * Times one request is sent (first send plus re-sends after failovers) before it is rejected
+   * with {@linkcode PoolError} `timeout` (default 3); keeps a request that breaks every PE from
+   * going round the pool.
+   */
+  maxRequestAttempts?: number;
+  /** PPID of application messages sent without one (default 0). */
+  ppid?: number;
+  /** SCTP protocol parameters of the data associations. */
+  sctp?: SctpTuning;
+}
+
+/**
+ * What a session needs from its pool user: PE selection and failure reports. A
+ * {@linkcode PoolUser} provides it.
+ *
+ * @example
+ * ```ts
+ * import type { PoolUserSessionHost } from "./pool_user_session.ts";
+ * const fixed = (pe: import("../wire/types.ts").PoolElementParameter): PoolUserSessionHost => ({
+ *   select: () => Promise.resolve(pe),
+ *   reportUnreachable: () => Promise.resolve(),
+ * });
+ * ```
+ */
+export interface PoolUserSessionHost {
+  /** A PE of the pool by its policy, not one of `excluded`, or `undefined` when none is left. */
+  select(
+    poolHandle: Uint8Array,
+    excluded: ReadonlySet<number>,
+  ): Promise<PoolElementParameter | undefined>;
+  /** Reports a PE as unreachable (ENDPOINT_UNREACHABLE) and forgets it. */
+  reportUnreachable(poolHandle: Uint8Array, identifier: number): Promise<void>;
+}
+
+/**
+ * Something that happened to a {@linkcode PoolUserSession}.
+ *
+ * - `connected`: the first PE was reached.
+ * - `failover`: the session moved from one PE to another: `reason` is what failed; `resent`
+ *   requests were sent again to the new PE, after a COOKIE_ECHO if `cookieEchoed`.
+ * - `cookie`: the PE sent a state cookie (the session echoes the last one after a failover).
+ * - `business-card`: the PE sent a BUSINESS_CARD.
+ * - `closed`: the session ended; `error` is set when it ended because no PE could be reached.
+ *
+ * @example
+ * ```ts
+ * import type { PoolUserSessionEvent } from "./pool_user_session.ts";
+ * const log = (e: PoolUserSessionEvent) => {
+ *   if (e.type === "failover") console.log(`${e.from?.identifier} -> ${e.to.identifier}`);
+ * };
+ * ```
+ */
+export type PoolUserSessionEvent =
+  | { type: "connected"; poolElement: PoolElementParameter }
+  | {
+    type: "failover";
+    from: PoolElementParameter | undefined;
+    to: PoolElementParameter;
+    reason: string;
+    resent: number;
+    cookieEchoed: boolean;
+  }
+  | { type: "cookie"; cookie: Uint8Array }
+  | { type: "business-card"; poolElements: PoolElementParameter[] }
+  | { type: "closed"; error?: PoolError };
+
+/**
+ * Options of {@linkcode PoolUserSession.request}.
+ *
+ * @example
+ * ```ts
+ * import type { RequestOptions } from "./pool_user_session.ts";
+ * const options: RequestOptions = { timeout: 1000 };
+ * ```
+ */
+export interface RequestOptions {
+  /** Time to wait for the response (default: the session's `requestTimeout`). */
+  timeout?: number;
+  /** PPID of the request (default: the session's). */
+  ppid?: number;
+  /** Stream (default 0). */
+  stream?: number;
+}
+
+interface Request {
+  data: Uint8Array;
+  ppid: number;
+  stream: number;
+  timeout: number;
+  attempts: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  resolve: (data: Uint8Array) => void;
+  reject: (e: Error) => void;
+}
+
+/** Where a PE takes data associations, or `undefined` for a transport we cannot open. */
+export function poolElementAddress(pe: PoolElementParameter): EndpointAddress | undefined {
+  const t = pe.userTransport;
+  if ((t.protocol !== "tcp" && t.protocol !== "sctp") || t.addresses.length === 0) {
+    return undefined;
+  }
+  return { protocol: t.protocol, hostname: t.addresses[0], port: t.port };
+}
+
+/**
+ * A PU's session with a pool. It talks to one PE at a time over a data association (TCP with
+ * framing `"framed"`, or SCTP, as the PE registered). Messages in both directions keep their
+ * boundaries; ASAP messages (PPID 11) on the association carry state cookies.
+ *
+ * Requests: {@linkcode PoolUserSession.request} sends a message and resolves with the next
+ * application message from the PE: one response per request, in order (FIFO). Application
+ * messages that arrive while no request is waiting go to {@linkcode PoolUserSession.receive}
+ * and async iteration. Do not mix requests with messages the PE sends on its own.
+ *
+ * Failover: when the association is lost or a request times out, the session reports the PE
+ * (ENDPOINT_UNREACHABLE; not for a graceful close by the PE), selects another PE of the pool by
+ * its policy (from the PU's cache, resolving again when none is left), connects, sends a
+ * COOKIE_ECHO with the last cookie received, re-sends every request still waiting in its
+ * original order, and emits `failover`. The session fails over at once even when no request is
+ * waiting. When no PE can be reached within `maxFailoverAttempts`, every waiting request is
+ * rejected with {@linkcode PoolError} `failover-failed` and the session ends: a request is never
+ * dropped silently. Messages of {@linkcode PoolUserSession.send} are not tracked: one sent just
+ * before a failure may be lost.
+ *
+ * @example
+ * ```ts ignore
+ * import { PoolUser } from "./pool_user.ts";
+ * await using pu = new PoolUser({
+ *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
+ * });
+ * await using session = await pu.connect("EchoPool");
+ * session.onEvent((e) => e.type === "failover" && console.log("failed over:", e.reason));
+ * const answer = await session.request(new TextEncoder().encode("hello"));
+ * ```
+ */
+export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisposable {
+  /** The pool. */
+  readonly poolHandle: Uint8Array;
+  #host: PoolUserSessionHost;
+  #requestTimeout: number;
+  #connectTimeout: number;
+  #maxFailoverAttempts: number;
+  #failoverDelay: number;
+  #maxRequestAttempts: number;
+  #ppid: number;
+  #sctp: SctpTuning | undefined;
+  #association: Association | undefined;
+  #current: PoolElementParameter | undefined;
+  #generation = 0;
+  #outstanding: Request[] = [];
+  #queue: SessionMessage[] = [];
+  #waiters: ((m: SessionMessage | null) => void)[] = [];
+  #cookie: Uint8Array | undefined;
+  #failing: Promise<void> | undefined;
+  #failAgain: { generation: number; reason: string; report: boolean } | undefined;
+  #excluded = new Set<number>();
+  #closed = false;
+  #controller = new AbortController();
+  #listeners = new Set<(e: PoolUserSessionEvent) => void>();
+  #readers = new Set<Promise<void>>();
+  #failovers = 0;
+
+  /** Creates a session; {@linkcode PoolUserSession.open} connects it. */
+  constructor(
+    poolHandle: Uint8Array,
+    host: PoolUserSessionHost,
+    options: PoolUserSessionOptions = {},
+  ) {
+    this.poolHandle = poolHandle;
+    this.#host = host;
+    this.#requestTimeout = options.requestTimeout ?? 10_000;
+    this.#connectTimeout = options.connectTimeout ?? 5000;
+    this.#maxFailoverAttempts = Math.max(1, options.maxFailoverAttempts ?? 8);
+    this.#failoverDelay = options.failoverDelay ?? 500;
+    this.#maxRequestAttempts = Math.max(1, options.maxRequestAttempts ?? 3);
+    this.#ppid = options.ppid ?? 0;
+    this.#sctp = options.sctp;
+  }
+
+  /**
+   * Connects to a first PE. Rejects with {@linkcode PoolError} `unknown-pool-handle` when the
+   * pool does not exist, `failover-failed` when none of its PEs could be reached.
+   */
+  async open(): Promise<void> {
+    await this.#connectLoop(undefined, "", true);
+  }
+
+  /** The PE the session talks to now (`undefined` during a failover). */
+  get poolElement(): PoolElementParameter | undefined {
+    return this.#association === undefined ? undefined : this.#current;
+  }
+
+  /** The last state cookie the PE sent, which a failover echoes. */
+  get cookie(): Uint8Array | undefined {
+    return this.#cookie;
+  }
+
+  /** Failovers so far. */
+  get failovers(): number {
+    return this.#failovers;
+  }
+
+  /** Requests waiting for their response. */
+  get outstanding(): number {
+    return this.#outstanding.length;
+  }
+
+  /** True once the session has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Registers a listener for session events; returns a function that removes it. */
+  onEvent(listener: (event: PoolUserSessionEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: PoolUserSessionEvent): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l(event);
+      } catch (e) {
+        logger.error("Session event listener failed: {error}", { error: String(e) });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /**
+   * Sends a request and resolves with its response (the next application message from the PE
+   * after the responses to earlier requests). Survives failovers: see the class documentation.
+   */
+  request(data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    if (this.#closed) return Promise.reject(new PoolError("closed", "Session is closed"));
+    const ppid = options.ppid ?? this.#ppid;
+    if (ppid === ASAP_PPID) {
+      return Promise.reject(new PoolError("invalid", "PPID 11 is reserved for ASAP"));
+    }
+    return new Promise((resolve, reject) => {
+      const r: Request = {
+        data,
+        ppid,
+        stream: options.stream ?? 0,
+        timeout: options.timeout ?? this.#requestTimeout,
+        attempts: 0,
+        timer: undefined,
+        resolve,
+        reject,
+      };
+      this.#outstanding.push(r);
+      if (this.#association !== undefined && this.#failing === undefined) this.#transmit(r);
+    });
+  }
+
+  /**
+   * Sends a message without waiting for an answer; during a failover it waits for the new PE.
+   * Not tracked: a message sent just before a failure may be lost.
+   */
+  async send(data: Uint8Array, options: RequestOptions = {}): Promise<void> {
+    const ppid = options.ppid ?? this.#ppid;
+    if (ppid === ASAP_PPID) throw new PoolError("invalid", "PPID 11 is reserved for ASAP");
+    for (;;) {
+      if (this.#closed) throw new PoolError("closed", "Session is closed");
+      if (this.#failing !== undefined) {
+        await this.#failing;
+        continue;
+      }
+      const a = this.#association;
+      if (a === undefined) throw new PoolError("closed", "Session is not connected");
+      await a.send(data, { ppid, stream: options.stream ?? 0 });
+      return;
+    }
+  }
+
+  #transmit(r: Request): void {
+    const a = this.#association;
+    if (a === undefined) return;
+    if (r.attempts >= this.#maxRequestAttempts) {
+      this.#remove(r);
+      r.reject(new PoolError("timeout", `Request not answered after ${r.attempts} attempts`));
+      return;
+    }
+    r.attempts++;
+    const generation = this.#generation;
+    clearTimeout(r.timer);
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (generation !== this.#generation || !this.#outstanding.includes(r)) return;
+      this.#fail(`Request timed out after ${r.timeout} ms`, generation, true);
+    }, r.timeout);
+    a.send(r.data, { ppid: r.ppid, stream: r.stream }).catch(() => {
+      // The read loop sees the association end and fails over.
+    });
+  }
+
+  #remove(r: Request): void {
+    const i = this.#outstanding.indexOf(r);
+    if (i >= 0) this.#outstanding.splice(i, 1);
+    clearTimeout(r.timer);
+    r.timer = undefined;
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  /** The next application message that answers no request, or `null` once the session ends. */
+  receive(): Promise<SessionMessage | null> {
+    const m = this.#queue.shift();
+    if (m !== undefined) return Promise.resolve(m);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Yields application messages that answer no request, until the session ends. */
+  async *[Symbol.asyncIterator](): AsyncIterator<SessionMessage> {
+    for (;;) {
+      const m = await this.receive();
+      if (m === null) return;
+      yield m;
+    }
+  }
+
+  #onMessage(m: ReceivedMessage): void {
+    if (m.ppid === ASAP_PPID) {
+      let message: AsapMessage;
+      try {
+        message = decodeAsapMessage(m.data);
+      } catch (e) {
+        logger.debug("Malformed ASAP message from a PE: {error}", { error: String(e) });
+        return;
+      }
+      if (message.type === "cookie") {
+        this.#cookie = message.cookie;
+        this.#emit({ type: "cookie", cookie: message.cookie });
+      } else if (message.type === "business-card") {
+        this.#emit({ type: "business-card", poolElements: message.poolElements });
+      }
+      return;
+    }
+    const head = this.#outstanding[0];
+    if (head !== undefined && head.attempts > 0) {
+      this.#remove(head);
+      head.resolve(m.data);
+      return;
+    }
+    const message = { data: m.data, ppid: m.ppid, stream: m.stream };
+    const w = this.#waiters.shift();
+    if (w !== undefined) w(message);
+    else this.#queue.push(message);
+  }
+
+  async #read(association: Association, generation: number): Promise<void> {
+    let reason = "Association ended";
+    let report = true;
+    const off = association.onEvent((e) => {
+      if (e.type === "communication-lost") {
+        reason = `Association lost: ${e.reason}`;
+      } else if (e.type === "shutdown") {
+        reason = "The PE closed the association";
+        report = false;
+      }
+    });
+    try {
+      for await (const m of association) {
+        if (generation !== this.#generation) break;
+        this.#onMessage(m);
+      }
+    } catch (e) {
+      reason = String(e);
+    }
+    // Let the terminal event arrive (it is delivered in a microtask).
+    await Promise.resolve();
+    off();
+    if (generation === this.#generation && !this.#closed) this.#fail(reason, generation, report);
+  }
+
+  // ------------------------------------------------------------------ failover
+
+  #fail(reason: string, generation: number, report: boolean): void {
+    if (generation !== this.#generation || this.#closed) return;
+    if (this.#failing !== undefined) {
+      this.#failAgain = { generation, reason, report };
+      return;
+    }
+    const from = this.#current;
+    const old = this.#association;
+    this.#generation++;
+    this.#association = undefined;
+    for (const r of this.#outstanding) {
+      clearTimeout(r.timer);
+      r.timer = undefined;
+    }
+    if (old !== undefined && !old.closed) old.abort(reason);
+    logger.info("Session with PE {id} failed: {reason}", {
+      id: from?.identifier.toString(16),
+      reason,
+    });
+    if (from !== undefined) {
+      this.#excluded.add(from.identifier);
+      if (report) {
+        this.#host.reportUnreachable(this.poolHandle, from.identifier).catch(() => {});
+      }
+    }
+    this.#failing = this.#connectLoop(from, reason, false)
+      .catch((e) => {
+        this.#terminate(
+          e instanceof PoolError ? e : new PoolError("failover-failed", String(e), { cause: e }),
+        );
+      })
+      .finally(() => {
+        this.#failing = undefined;
+        const again = this.#failAgain;
+        this.#failAgain = undefined;
+        if (again !== undefined) this.#fail(again.reason, again.generation, again.report);
+      });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#controller.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  async #connectLoop(
+    from: PoolElementParameter | undefined,
+    reason: string,
+    initial: boolean,
+  ): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.#maxFailoverAttempts; attempt++) {
+      if (this.#closed) throw new PoolError("closed", "Session is closed");
+      let candidate: PoolElementParameter | undefined;
+      try {
+        candidate = await this.#host.select(this.poolHandle, this.#excluded);
+      } catch (e) {
+        if (initial && e instanceof PoolError && e.code === "unknown-pool-handle") throw e;
+        lastError = e;
+      }
+      if (this.#closed) throw new PoolError("closed", "Session is closed");
+      if (candidate === undefined) {
+        // Nothing untried is left: wait, then give the failed PEs another chance.
+        await this.#sleep(this.#failoverDelay);
+        this.#excluded.clear();
+        continue;
+      }
+      const address = poolElementAddress(candidate);
+      if (address === undefined) {
+        this.#excluded.add(candidate.identifier);
+        lastError = new PoolError("invalid", `PE transport ${candidate.userTransport.protocol}`);
+        continue;
+      }
+      let association: Association;
+      try {
+        association = await connectEndpoint(address, {
+          framing: "framed",
+          timeout: this.#connectTimeout,
+          signal: this.#controller.signal,
+          sctp: this.#sctp,
+        });
+      } catch (e) {
+        lastError = e;
+        if (this.#closed) throw new PoolError("closed", "Session is closed");
+        logger.debug("PE {id} not reachable: {error}", {
+          id: candidate.identifier.toString(16),
+          error: String(e),
+        });
+        this.#excluded.add(candidate.identifier);
+        this.#host.reportUnreachable(this.poolHandle, candidate.identifier).catch(() => {});
+        continue;
+      }
+      if (this.#closed) {
+        association.abort("Session closed");
+        throw new PoolError("closed", "Session is closed");
+      }
+      this.#install(association, candidate);
+      let cookieEchoed = false;
+      if (!initial && this.#cookie !== undefined) {
+        cookieEchoed = true;
+        association.send(encodeAsapMessage({ type: "cookie-echo", cookie: this.#cookie }), {
+          ppid: ASAP_PPID,
+        }).catch(() => {});
+      }
+      const waiting = [...this.#outstanding];
+      for (const r of waiting) this.#transmit(r);
+      if (initial) {
+        this.#emit({ type: "connected", poolElement: candidate });
+      } else {
+        this.#failovers++;
+        logger.info("Session failed over from PE {from} to {to}", {
+          from: from?.identifier.toString(16),
+          to: candidate.identifier.toString(16),
+        });
+        this.#emit({
+          type: "failover",
+          from,
+          to: candidate,
+          reason,
+          resent: waiting.length,
+          cookieEchoed,
+        });
+      }
+      return;
+    }
+    throw new PoolError(
+      "failover-failed",
+      `No PE of pool ${
+        new TextDecoder().decode(this.poolHandle)
+      } reachable in ${this.#maxFailoverAttempts} attempts`,
+      { cause: lastError },
+    );
+  }
+
+  #install(association: Association, pe: PoolElementParameter): void {
+    this.#generation++;
+    this.#association = association;
+    this.#current = pe;
+    const reader = this.#read(association, this.#generation);
+    this.#readers.add(reader);
+    reader.finally(() => this.#readers.delete(reader));
+  }
+
+  #terminate(error: PoolError | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#generation++;
+    this.#controller.abort();
+    for (const r of this.#outstanding.splice(0)) {
+      clearTimeout(r.timer);
+      r.reject(error ?? new PoolError("closed", "Session closed before the response"));
+    }
+    for (const w of this.#waiters.splice(0)) w(null);
+    if (error !== undefined) {
+      logger.warn("Session with pool {pool} ended: {error}", {
+        pool: new TextDecoder().decode(this.poolHandle),
+        error: error.message,
+      });
+    }
+    this.#emit(error === undefined ? { type: "closed" } : { type: "closed", error });
+  }
+
+  /**
+   * Ends the session: waiting requests are rejected with {@linkcode PoolError} `closed`, and the
+   * association is closed gracefully (aborted when that takes more than 2 s).
+   */
+  async close(): Promise<void> {
+    const a = this.#association;
+    this.#association = undefined;
+    this.#terminate(undefined);
+    await this.#failing;
+    if (a !== undefined && !a.closed) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        a.close().catch(() => {}),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
+      ]);
+      clearTimeout(timer);
+      if (!a.closed) a.abort("Session closed");
+    }
+    await Promise.allSettled([...this.#readers]);
+  }
+
+  /** Same as {@linkcode PoolUserSession.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
