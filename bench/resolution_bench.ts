@@ -1,0 +1,251 @@
+// `deno task bench:resolution`: handle resolutions per second and their latency from a PU
+// process (this one) to a registrar process, over SCTP/UDP and TCP, with 1 and 32 requests
+// outstanding, for 1 pool of 10 PEs and for 1,000 pools of 100 PEs, plus raw UDP ping-pong in
+// the same run. The last line of output is one JSON object of numbers.
+
+import dgram from "node:dgram";
+import { decodeAsapMessage, encodeAsapMessage } from "../mod.ts";
+import { type EndpointAddress, openAssociation } from "../transport/open.ts";
+import type { Association } from "../transport/types.ts";
+import { Child, startRegistrar } from "../tests/support/processes.ts";
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 2);
+const ASAP = 11;
+const text = (s: string) => new TextEncoder().encode(s);
+
+interface Run {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+function summarize(latencies: number[], elapsed: number): Run {
+  const sorted = latencies.slice().sort((a, b) => a - b);
+  return {
+    perSecond: Math.round(latencies.length / (elapsed / 1000)),
+    p50: Number(percentile(sorted, 0.5).toFixed(3)),
+    p99: Number(percentile(sorted, 0.99).toFixed(3)),
+  };
+}
+
+/** Keeps `outstanding` requests in flight for SECONDS; each answer releases the next one. */
+async function pingPong(
+  outstanding: number,
+  sendOne: () => void,
+  onAnswer: (handler: () => void) => void,
+): Promise<Run> {
+  const latencies: number[] = [];
+  const sentAt: number[] = [];
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  let head = 0;
+  const done = Promise.withResolvers<void>();
+  let inFlight = 0;
+  const send = () => {
+    sentAt.push(performance.now());
+    inFlight++;
+    sendOne();
+  };
+  onAnswer(() => {
+    const now = performance.now();
+    latencies.push(now - sentAt[head++]);
+    inFlight--;
+    if (now < end) send();
+    else if (inFlight === 0) done.resolve();
+  });
+  for (let i = 0; i < outstanding; i++) send();
+  await done.promise;
+  return summarize(latencies, performance.now() - start);
+}
+
+async function udpRun(port: number, outstanding: number): Promise<Run> {
+  const socket = dgram.createSocket({ type: "udp4" });
+  await new Promise<void>((r) => socket.bind({ address: "127.0.0.1", port: 0 }, () => r()));
+  const payload = encodeAsapMessage({
+    type: "handle-resolution",
+    wantsUpdates: false,
+    poolHandle: text("Bench10"),
+  });
+  const run = await pingPong(
+    outstanding,
+    () => socket.send(payload, port, "127.0.0.1"),
+    (handler) => socket.on("message", handler),
+  );
+  socket.close();
+  return run;
+}
+
+/** A PU side of one association: one reader, and a handler per run. */
+class Resolver {
+  #association: Association;
+  #handler: () => void = () => {};
+  failures = 0;
+
+  constructor(association: Association) {
+    this.#association = association;
+    (async () => {
+      for await (const m of association) {
+        const answer = decodeAsapMessage(m.data);
+        if (answer.type !== "handle-resolution-response" || answer.poolElements.length === 0) {
+          this.failures++;
+        }
+        this.#handler();
+      }
+    })();
+  }
+
+  async run(outstanding: number, handles: Uint8Array[]): Promise<Run> {
+    const requests = handles.map((poolHandle) =>
+      encodeAsapMessage({ type: "handle-resolution", wantsUpdates: false, poolHandle })
+    );
+    let i = 0;
+    const run = await pingPong(
+      outstanding,
+      () => {
+        this.#association.send(requests[i++ % requests.length], { ppid: ASAP }).catch(() => {});
+      },
+      (h) => this.#handler = h,
+    );
+    this.#handler = () => {};
+    if (this.failures > 0) throw new Error(`${this.failures} resolutions failed`);
+    return run;
+  }
+}
+
+async function register(address: EndpointAddress, pools: { handle: Uint8Array; size: number }[]) {
+  const association = await openAssociation(address, { framing: "rserpool", ppid: ASAP });
+  const pending: Promise<void>[] = [];
+  let answered = 0;
+  let total = 0;
+  const all = Promise.withResolvers<void>();
+  (async () => {
+    for await (const m of association) {
+      const r = decodeAsapMessage(m.data);
+      if (r.type !== "registration-response" || r.rejected) {
+        all.reject(new Error(`Registration failed: ${JSON.stringify(r.type)}`));
+        return;
+      }
+      if (++answered === total) all.resolve();
+    }
+  })();
+  let id = 1;
+  for (const pool of pools) total += pool.size;
+  for (const pool of pools) {
+    for (let k = 0; k < pool.size; k++) {
+      pending.push(association.send(
+        encodeAsapMessage({
+          type: "registration",
+          poolHandle: pool.handle,
+          poolElement: {
+            identifier: id++,
+            homeRegistrarId: 0,
+            registrationLife: 3_600_000,
+            userTransport: {
+              protocol: "tcp",
+              port: 10000 + (id % 50000),
+              transportUse: "data",
+              addresses: ["127.0.0.1"],
+            },
+            policy: { name: "round-robin" },
+          },
+        }),
+        { ppid: ASAP },
+      ));
+    }
+  }
+  await Promise.all(pending);
+  await all.promise;
+  return association; // kept open: the PEs belong to it
+}
+
+async function main() {
+  const results: Record<string, number> = {};
+  const echo = Child.spawn("udp-echo", "bench/udp_echo.ts", []);
+  const log = (s: string) => Deno.env.get("BENCH_VERBOSE") && console.error(s);
+  log("echo spawned");
+  const { port: echoPort } = await echo.json<{ port: number }>();
+  const { child: registrar, ready } = await startRegistrar([
+    "--keep-alive-interval",
+    "10m",
+    "--keep-alive-timeout",
+    "10m",
+    "--registration-rate",
+    "10000000/10000000",
+    "--handle-resolution-rate",
+    "10000000/10000000",
+    "--max-pes-per-pool",
+    "100000",
+    "--log-level",
+    "warning",
+  ], "registrar");
+  log("registrar ready");
+  const tcp = ready.asap.find((a) => a.protocol === "tcp")!;
+  const sctp = ready.asap.find((a) => a.protocol === "sctp")!;
+  const owners: Association[] = [];
+  try {
+    for (const outstanding of [1, 32]) {
+      const r = await udpRun(echoPort, outstanding);
+      results[`udp_pingpong_per_s_${outstanding}`] = r.perSecond;
+      results[`udp_pingpong_p99_ms_${outstanding}`] = r.p99;
+    }
+    log("udp done");
+    owners.push(await register(tcp, [{ handle: text("Bench10"), size: 10 }]));
+    log("registered 10");
+    const small = [text("Bench10")];
+    for (const [name, address] of [["sctp", sctp], ["tcp", tcp]] as const) {
+      const association = await openAssociation(
+        address,
+        name === "tcp" ? { framing: "rserpool", ppid: ASAP } : {},
+      );
+      const resolver = new Resolver(association);
+      for (const outstanding of [1, 32]) {
+        const r = await resolver.run(outstanding, small);
+        results[`hres_per_s_${name}_${outstanding}`] = r.perSecond;
+        results[`hres_p50_ms_${name}_${outstanding}`] = r.p50;
+        results[`hres_p99_ms_${name}_${outstanding}`] = r.p99;
+        log(`${name} ${outstanding}: ${JSON.stringify(r)}`);
+      }
+      await association.close();
+    }
+    // 1,000 pools of 100 PEs.
+    const big = Array.from({ length: 1000 }, (_, i) => ({ handle: text(`Pool${i}`), size: 100 }));
+    const started = performance.now();
+    owners.push(await register(tcp, big));
+    results.register_100k_s = Number(((performance.now() - started) / 1000).toFixed(2));
+    const handles = big.map((p) => p.handle);
+    for (const [name, address] of [["sctp", sctp], ["tcp", tcp]] as const) {
+      const association = await openAssociation(
+        address,
+        name === "tcp" ? { framing: "rserpool", ppid: ASAP } : {},
+      );
+      const resolver = new Resolver(association);
+      for (const outstanding of [1, 32]) {
+        const r = await resolver.run(outstanding, handles);
+        results[`hres_per_s_${name}_${outstanding}_100k`] = r.perSecond;
+        results[`hres_p99_ms_${name}_${outstanding}_100k`] = r.p99;
+      }
+      await association.close();
+    }
+  } finally {
+    for (const o of owners) o.abort();
+    await registrar.stop();
+    await echo.stop();
+  }
+  results.sctp_vs_udp_ratio_32 = Number(
+    (results.hres_per_s_sctp_32 / results.udp_pingpong_per_s_32).toFixed(3),
+  );
+  results.sctp_vs_udp_ratio_1 = Number(
+    (results.hres_per_s_sctp_1 / results.udp_pingpong_per_s_1).toFixed(3),
+  );
+  results.hres_100k_vs_10_ratio_sctp_32 = Number(
+    (results.hres_per_s_sctp_32_100k / results.hres_per_s_sctp_32).toFixed(3),
+  );
+  console.log(JSON.stringify(results));
+}
+
+if (import.meta.main) await main();
