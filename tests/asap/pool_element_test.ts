@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import { PoolElement, type PoolElementOptions } from "../../asap/pool_element.ts";
+import { PoolError } from "../../asap/errors.ts";
+import { PoolUser } from "../../asap/pool_user.ts";
+import { MAX_LOAD } from "../../policy/types.ts";
+import { Registrar } from "../../registrar/registrar.ts";
+import type { EndpointAddress } from "../../transport/open.ts";
+import {
+  asapAddress,
+  FAST_HUNT,
+  hasPe,
+  sleep,
+  startRegistrar,
+  str,
+  text,
+  waitFor,
+} from "./helpers.ts";
+
+function peOptions(
+  protocol: "tcp" | "sctp",
+  registrars: EndpointAddress[],
+  pool: string,
+  more: Partial<PoolElementOptions> = {},
+): PoolElementOptions {
+  return {
+    poolHandle: pool,
+    registrars,
+    listen: { protocol, hostname: "127.0.0.1", port: 0 },
+    hunt: FAST_HUNT,
+    registrationTimeout: 1000,
+    onSession: async (s) => {
+      for await (const m of s) await s.send(m.data);
+    },
+    ...more,
+  };
+}
+
+for (const protocol of ["tcp", "sctp"] as const) {
+  Deno.test(`PE ${protocol}: registers, a PU resolves it and talks to it, close deregisters`, async () => {
+    await using registrar = await startRegistrar(protocol);
+    const registrars = [asapAddress(registrar, protocol)];
+    const pe = await PoolElement.start(
+      peOptions(protocol, registrars, "EchoPool", { identifier: 0x1234 }),
+    );
+    try {
+      assert.equal(pe.identifier, 0x1234);
+      assert.ok(pe.registered);
+      const entry = registrar.handlespace.getPoolElement(text("EchoPool"), 0x1234);
+      assert.ok(entry !== undefined);
+      assert.equal(entry.poolElement.userTransport.protocol, protocol);
+      assert.equal(entry.poolElement.userTransport.port, pe.address.port);
+      assert.equal(entry.poolElement.registrationLife, 3 * 30_000 + 3000);
+
+      await using pu = new PoolUser({ registrars, hunt: FAST_HUNT });
+      const pes = await pu.resolve("EchoPool");
+      assert.deepEqual(pes.map((p) => p.identifier), [0x1234]);
+      await using session = await pu.connect("EchoPool");
+      assert.equal(session.poolElement?.identifier, 0x1234);
+      assert.equal(str(await session.request(text("hello"))), "hello");
+      assert.equal(str(await session.request(text("again"))), "again");
+    } finally {
+      await pe.close();
+    }
+    assert.ok(!hasPe(registrar, "EchoPool", 0x1234));
+    assert.equal(registrar.stats.deregistrations, 1);
+  });
+
+  Deno.test(`PE ${protocol}: re-registers every interval and answers keep-alives`, async () => {
+    // Keep-alives every 100 ms, 150 ms to answer: a PE that does not answer is gone quickly.
+    await using registrar = await startRegistrar(protocol, {
+      keepAliveInterval: 100,
+      keepAliveTimeout: 150,
+    });
+    const registrars = [asapAddress(registrar, protocol)];
+    await using pe = await PoolElement.start(
+      peOptions(protocol, registrars, "KeepAlivePool", { reregistrationInterval: 150 }),
+    );
+    const lifetime = registrar.handlespace.getPoolElement(text("KeepAlivePool"), pe.identifier)
+      ?.poolElement.registrationLife;
+    assert.equal(lifetime, 3 * 150 + 3000);
+    const lost: string[] = [];
+    pe.onEvent((e) => e.type === "registrar-lost" && lost.push(e.reason));
+    await sleep(1000);
+    assert.ok(hasPe(registrar, "KeepAlivePool", pe.identifier));
+    assert.ok(pe.stats.keepAlivesAnswered >= 4, `${pe.stats.keepAlivesAnswered} keep-alives`);
+    assert.ok(pe.stats.registrations >= 4, `${pe.stats.registrations} registrations`);
+    assert.equal(registrar.stats.keepAliveTimeouts, 0);
+    assert.equal(registrar.stats.registrations, pe.stats.registrations);
+    assert.deepEqual(lost, []);
+    assert.equal(pe.homeRegistrarId, registrar.serverId);
+  });
+
+  Deno.test(`PE ${protocol}: the registrar restarts and the PE registers again`, async () => {
+    let registrar = await startRegistrar(protocol);
+    const address = asapAddress(registrar, protocol);
+    try {
+      await using pe = await PoolElement.start(peOptions(protocol, [address], "RestartPool"));
+      const events: string[] = [];
+      pe.onEvent((e) => events.push(e.type));
+      await registrar.close();
+      await waitFor(() => events.includes("registrar-lost"), "registrar-lost");
+      assert.ok(!pe.registered);
+      registrar = await startRegistrar(protocol, { asap: [address] });
+      await waitFor(() => hasPe(registrar, "RestartPool", pe.identifier), "re-registration");
+      await waitFor(() => pe.registered, "registered flag");
+      assert.ok(events.lastIndexOf("registered") > events.indexOf("registrar-lost"), `${events}`);
+    } finally {
+      await registrar.close();
+    }
+  });
+}
+
+Deno.test("PE: load changes of 1 % or more re-register at once; smaller ones wait", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const registrars = [asapAddress(registrar, "tcp")];
+  await using pe = await PoolElement.start(
+    peOptions("tcp", registrars, "LoadPool", { policy: { name: "least-used", load: 0 } }),
+  );
+  const load = () => {
+    const p = registrar.handlespace.getPoolElement(text("LoadPool"), pe.identifier)?.poolElement
+      .policy;
+    return p !== undefined && "load" in p ? p.load : -1;
+  };
+  assert.equal(load(), 0);
+  pe.setLoad(0.5);
+  await waitFor(() => load() === Math.round(0.5 * MAX_LOAD), "load 50 %");
+  const sent = pe.stats.registrationsSent;
+  pe.setLoad(0.505); // +0.5 %: not worth a registration
+  await sleep(200);
+  assert.equal(pe.stats.registrationsSent, sent);
+  assert.equal(load(), Math.round(0.5 * MAX_LOAD));
+  pe.setLoad(0.52); // +2 % from the registered load
+  await waitFor(() => load() === Math.round(0.52 * MAX_LOAD), "load 52 %");
+  assert.equal(pe.stats.registrationsSent, sent + 1);
+  assert.throws(() => pe.setLoad(1.5), (e) => e instanceof PoolError && e.code === "invalid");
+});
+
+Deno.test("PE: setLoad needs a least-used policy", async () => {
+  await using registrar = await startRegistrar("tcp");
+  await using pe = await PoolElement.start(
+    peOptions("tcp", [asapAddress(registrar, "tcp")], "RrPool"),
+  );
+  assert.throws(() => pe.setLoad(0.5), (e) => e instanceof PoolError && e.code === "invalid");
+});
+
+Deno.test("PU: least used selects the PE with the lowest load", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const registrars = [asapAddress(registrar, "tcp")];
+  const policy = { name: "least-used" as const, load: 0 };
+  await using busy = await PoolElement.start(
+    peOptions("tcp", registrars, "LuPool", { policy, identifier: 1 }),
+  );
+  await using idle = await PoolElement.start(
+    peOptions("tcp", registrars, "LuPool", { policy, identifier: 2 }),
+  );
+  busy.setLoad(0.8);
+  idle.setLoad(0.1);
+  await waitFor(() => {
+    const p = registrar.handlespace.getPoolElement(text("LuPool"), 1)?.poolElement.policy;
+    return p !== undefined && "load" in p && p.load > 0;
+  }, "load of PE 1");
+  await waitFor(() => {
+    const p = registrar.handlespace.getPoolElement(text("LuPool"), 2)?.poolElement.policy;
+    return p !== undefined && "load" in p && p.load > 0;
+  }, "load of PE 2");
+  await using pu = new PoolUser({ registrars, hunt: FAST_HUNT });
+  for (let i = 0; i < 3; i++) {
+    const session = await pu.connect("LuPool");
+    assert.equal(session.poolElement?.identifier, 2);
+    await session.close();
+  }
+});
+
+Deno.test("PE: a rejected registration rejects start with the RFC cause", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const registrars = [asapAddress(registrar, "tcp")];
+  await using first = await PoolElement.start(peOptions("tcp", registrars, "PolicyPool"));
+  assert.ok(first.registered);
+  await assert.rejects(
+    PoolElement.start(
+      peOptions("tcp", registrars, "PolicyPool", { policy: { name: "random" } }),
+    ),
+    (e) =>
+      e instanceof PoolError && e.code === "registration-rejected" && e.errorCause === 0x5 &&
+      e.errorCauseName === "Inconsistent Pooling Policy",
+  );
+});
+
+Deno.test("PE: a registrar that never answers is given up after MAX-REG-ATTEMPT for another", async () => {
+  // A TCP server that accepts ASAP associations and never answers.
+  const mute = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of mute) conns.push(c);
+  })();
+  await using registrar = await startRegistrar("tcp");
+  const muteAddress: EndpointAddress = {
+    protocol: "tcp",
+    hostname: "127.0.0.1",
+    port: (mute.addr as Deno.NetAddr).port,
+  };
+  try {
+    // Only the mute one at first (maxParallel 1, it comes first in the list).
+    await using pe = await PoolElement.start(
+      peOptions("tcp", [muteAddress, asapAddress(registrar, "tcp")], "MutePool", {
+        registrationTimeout: 150,
+        maxRegistrationAttempts: 2,
+        hunt: { ...FAST_HUNT, maxParallel: 1 },
+      }),
+    );
+    assert.ok(hasPe(registrar, "MutePool", pe.identifier));
+    assert.equal(pe.registrar?.port, asapAddress(registrar, "tcp").port);
+    assert.ok(pe.stats.registrationsSent >= 3);
+  } finally {
+    mute.close();
+    await accepting;
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch {
+        // closed by the peer
+      }
+    }
+  }
+});
+
+Deno.test("PE: start without a registrar can be bounded by a signal", async () => {
+  // A port with nothing behind it (TCP connect is refused at once).
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 300);
+  await assert.rejects(
+    PoolElement.start(
+      peOptions("tcp", [{ protocol: "tcp", hostname: "127.0.0.1", port }], "NoPool", {
+        signal: controller.signal,
+      }),
+    ),
+    (e) => e instanceof PoolError && e.code === "closed",
+  );
+  clearTimeout(timer);
+});
+
+Deno.test("PE: registers a wildcard address as the address it registered from", async () => {
+  await using registrar = await Registrar.start({
+    asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
+    announce: false,
+  });
+  await using pe = await PoolElement.start({
+    ...peOptions("tcp", [asapAddress(registrar, "tcp")], "WildPool"),
+    listen: { protocol: "tcp", hostname: "0.0.0.0", port: 0 },
+  });
+  const entry = registrar.handlespace.getPoolElement(text("WildPool"), pe.identifier);
+  assert.deepEqual(entry?.poolElement.userTransport.addresses, ["127.0.0.1"]);
+});
