@@ -71,6 +71,19 @@ for (const [name, code] of Object.entries(PolicyCode)) {
 }
 
 /**
+ * The fields of a policy after its type code, in wire order.
+ *
+ * @example
+ * ```ts
+ * import { policyFields } from "./parameters.ts";
+ * policyFields("least-used-degradation"); // ["load", "loadDegradation"]
+ * ```
+ */
+export function policyFields(name: PolicyName): readonly string[] {
+  return POLICY_FIELDS[name];
+}
+
+/**
  * Whether `name` is a known policy name.
  *
  * @example

@@ -1,0 +1,65 @@
+/**
+ * Command-line options shared by the PE and PU programs of the example services.
+ *
+ * @module
+ */
+
+import type { MulticastOptions } from "../transport/multicast.ts";
+import { type EndpointAddress, parseEndpointAddress } from "../transport/open.ts";
+import { UsageError } from "../cli/options.ts";
+import { services } from "./mod.ts";
+import type { Service } from "./service.ts";
+
+/** Options both programs read. */
+export const COMMON_OPTIONS = {
+  "service": { type: "string" },
+  "pool": { type: "string" },
+  "registrar": { type: "string", multiple: true },
+  "announce": { type: "string" },
+  "announce-interface": { type: "string" },
+  "log-level": { type: "string" },
+  "help": { type: "boolean", short: "h" },
+} as const;
+
+/** The help lines of {@linkcode COMMON_OPTIONS}. */
+export const COMMON_HELP = `  --service NAME               ${Object.keys(services).join(", ")}
+  --pool HANDLE                pool handle (default: the service's, e.g. CalcPool)
+  --registrar ADDR             registrar [sctp:|tcp:]HOST[:PORT], repeatable (default port 3863)
+  --announce GROUP:PORT        also find registrars by SERVER_ANNOUNCE on this group
+  --announce-interface ADDR    interface address for --announce (default 127.0.0.1)
+  --log-level LEVEL            trace, debug, info, warning, error (default warning)
+  -h, --help                   this text`;
+
+/** The service named on the command line. */
+export function serviceOf(name: string | undefined): Service {
+  if (name === undefined) throw new UsageError("--service is required");
+  const service = services[name];
+  if (service === undefined) {
+    throw new UsageError(
+      `--service: unknown service '${name}' (${Object.keys(services).join(", ")})`,
+    );
+  }
+  return service;
+}
+
+/** Registrar addresses from `--registrar`. */
+export function registrarsOf(values: string[] | undefined): EndpointAddress[] {
+  return (values ?? []).map((r) => {
+    try {
+      return parseEndpointAddress(r, 3863);
+    } catch (e) {
+      throw new UsageError(`--registrar: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** The multicast group of `--announce`, on `--announce-interface` (default loopback). */
+export function announceOf(
+  group: string | undefined,
+  interfaceAddress: string | undefined,
+): MulticastOptions | undefined {
+  if (group === undefined) return undefined;
+  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(group);
+  if (m === null) throw new UsageError("--announce: expected GROUP:PORT");
+  return { group: m[1], port: Number(m[2]), interfaceAddress: interfaceAddress ?? "127.0.0.1" };
+}

@@ -1,0 +1,156 @@
+/**
+ * The pool element program of the example services:
+ * `deno task pe --service calc --pool CalcPool --registrar 127.0.0.1:3863`. `--help` lists the
+ * options. It prints one JSON line when registered, then serves until SIGINT or SIGTERM, when
+ * it deregisters.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { getLogger } from "@logtape/logtape";
+import { PoolElement } from "../asap/pool_element.ts";
+import { setUpLogging } from "../cli/logging.ts";
+import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
+import { parseEndpointAddress } from "../transport/open.ts";
+import { isPolicyName, policyFields } from "../wire/parameters.ts";
+import type { Policy } from "../wire/types.ts";
+import { announceOf, COMMON_HELP, COMMON_OPTIONS, registrarsOf, serviceOf } from "./cli_common.ts";
+
+const HELP = `Usage: pe --service NAME [options]
+
+A pool element of an example service: registers into the pool and serves pool users.
+
+Options:
+${COMMON_HELP}
+  --listen ADDR                where PUs connect, [sctp:|tcp:]HOST[:PORT] (default tcp:127.0.0.1:0)
+  --policy NAME                pool policy (default round-robin): round-robin, weighted-round-robin,
+                               random, weighted-random, priority, least-used, least-used-degradation,
+                               priority-least-used, randomized-least-used, and RSPLIB's
+  --weight N, --priority N     policy data
+  --load F, --load-degradation F
+                               policy data as fractions from 0 to 1
+  --id ID                      PE identifier, decimal or 0x hex (default random)
+  --cookie-secret TEXT         secret shared by the pool's PEs for state cookies
+                               (default: environment RSERPOOL_COOKIE_SECRET)
+  --reregistration-interval TIME
+                               (default 30s)
+  --registration-life TIME     (default 3 x interval + 3s)
+`;
+
+const FRACTION = 0xffffffff;
+
+function fraction(flag: string, text: string | undefined): number {
+  if (text === undefined) return 0;
+  const v = Number(text);
+  if (!(v >= 0 && v <= 1)) throw new UsageError(`${flag}: expected a fraction from 0 to 1`);
+  return Math.round(v * FRACTION);
+}
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...COMMON_OPTIONS,
+        "listen": { type: "string" },
+        "policy": { type: "string" },
+        "weight": { type: "string" },
+        "priority": { type: "string" },
+        "load": { type: "string" },
+        "load-degradation": { type: "string" },
+        "id": { type: "string" },
+        "cookie-secret": { type: "string" },
+        "reregistration-interval": { type: "string" },
+        "registration-life": { type: "string" },
+      },
+    }).values;
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+  } catch (e) {
+    console.error(`pe: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  let start: Parameters<typeof PoolElement.start>[0];
+  let service;
+  try {
+    service = serviceOf(values.service);
+    const name = values.policy ?? "round-robin";
+    if (!isPolicyName(name)) throw new UsageError(`--policy: unknown policy '${name}'`);
+    const data: Record<string, number> = {
+      weight: values.weight === undefined ? 1 : parseCount("--weight", values.weight),
+      priority: values.priority === undefined ? 0 : parseCount("--priority", values.priority),
+      load: fraction("--load", values.load),
+      loadDegradation: fraction("--load-degradation", values["load-degradation"]),
+      weightDpf: 0,
+      loadDpf: 0,
+      distance: 0,
+    };
+    const policy: Record<string, unknown> = { name };
+    for (const f of policyFields(name)) policy[f] = data[f];
+    const registrars = registrarsOf(values.registrar);
+    const announce = announceOf(values.announce, values["announce-interface"]);
+    if (registrars.length === 0 && announce === undefined) {
+      throw new UsageError("give --registrar or --announce");
+    }
+    const interval = values["reregistration-interval"] === undefined
+      ? undefined
+      : parseDuration("--reregistration-interval", values["reregistration-interval"]);
+    start = {
+      poolHandle: values.pool ?? service.defaultPool,
+      policy: policy as unknown as Policy,
+      registrars,
+      announce,
+      listen: parseEndpointAddress(values.listen ?? "tcp:127.0.0.1:0", 0),
+      identifier: values.id === undefined ? undefined : parseCount("--id", values.id, 1),
+      cookieSecret: values["cookie-secret"] ?? Deno.env.get("RSERPOOL_COOKIE_SECRET"),
+      reregistrationInterval: interval,
+      registrationLife: values["registration-life"] === undefined
+        ? undefined
+        : parseDuration("--registration-life", values["registration-life"]),
+    };
+    await setUpLogging(parseLogLevel("--log-level", values["log-level"] ?? "warning"));
+  } catch (e) {
+    console.error(`pe: ${(e as Error).message}`);
+    return 2;
+  }
+  const logger = getLogger(["rserpool", "services", "pe"]);
+  const print = (line: string) => console.log(line);
+  let pe: PoolElement;
+  try {
+    pe = await PoolElement.start({
+      ...start,
+      onSession: async (session) => {
+        try {
+          await service.serve(session, { identifier: pe.identifier, print });
+        } catch (e) {
+          logger.info("Session ended: {error}", { error: String(e) });
+        }
+      },
+    });
+  } catch (e) {
+    console.error(`pe: could not register: ${(e as Error).message}`);
+    return 1;
+  }
+  print(JSON.stringify({
+    identifier: pe.identifier,
+    pool: typeof start.poolHandle === "string" ? start.poolHandle : undefined,
+    service: service.name,
+    listen: pe.address,
+  }));
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => stopped.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+  await pe.close();
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,100 @@
+/**
+ * The pool user program of the example services:
+ * `deno task pu --service calc --pool CalcPool --registrar 127.0.0.1:3863`. `--help` lists the
+ * options. It prints one JSON line per step and failover, and a last JSON line with the outcome;
+ * it exits 0 when every answer was right.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { PoolUser } from "../asap/pool_user.ts";
+import { setUpLogging } from "../cli/logging.ts";
+import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
+import { announceOf, COMMON_HELP, COMMON_OPTIONS, registrarsOf, serviceOf } from "./cli_common.ts";
+
+const HELP = `Usage: pu --service NAME [options]
+
+A pool user of an example service: resolves the pool, uses one of its PEs and fails over to
+another when that one fails.
+
+Options:
+${COMMON_HELP}
+  --count N                    requests (or messages) to send (default 10)
+  --interval TIME              pause between them (default 0)
+  --size N                     message size for echo and discard (default 64)
+  --request-timeout TIME       a request not answered in time fails the PE over (default 5s)
+`;
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...COMMON_OPTIONS,
+        "count": { type: "string" },
+        "interval": { type: "string" },
+        "size": { type: "string" },
+        "request-timeout": { type: "string" },
+      },
+    }).values;
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+  } catch (e) {
+    console.error(`pu: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  let pu: PoolUser;
+  let service;
+  let count: number;
+  let interval: number;
+  let size: number;
+  try {
+    service = serviceOf(values.service);
+    const registrars = registrarsOf(values.registrar);
+    const announce = announceOf(values.announce, values["announce-interface"]);
+    if (registrars.length === 0 && announce === undefined) {
+      throw new UsageError("give --registrar or --announce");
+    }
+    count = values.count === undefined ? 10 : parseCount("--count", values.count);
+    interval = values.interval === undefined ? 0 : parseDuration("--interval", values.interval);
+    size = values.size === undefined ? 64 : parseCount("--size", values.size, 1, 1 << 20);
+    const requestTimeout = values["request-timeout"] === undefined
+      ? 5000
+      : parseDuration("--request-timeout", values["request-timeout"]);
+    await setUpLogging(parseLogLevel("--log-level", values["log-level"] ?? "warning"));
+    pu = new PoolUser({ registrars, announce, requestTimeout });
+  } catch (e) {
+    console.error(`pu: ${(e as Error).message}`);
+    return 2;
+  }
+  const print = (line: string) => console.log(line);
+  const pool = values.pool ?? service.defaultPool;
+  try {
+    await using session = await pu.connect(pool);
+    print(JSON.stringify({ connected: session.poolElement?.identifier, pool }));
+    session.onEvent((e) => {
+      if (e.type === "failover") {
+        print(JSON.stringify({
+          failover: { from: e.from?.identifier, to: e.to.identifier, reason: e.reason },
+          resent: e.resent,
+          cookieEchoed: e.cookieEchoed,
+        }));
+      }
+    });
+    const result = await service.use(session, { count, interval, size, print });
+    print(JSON.stringify({ ...result, failovers: session.failovers }));
+    return result.ok ? 0 : 1;
+  } catch (e) {
+    print(JSON.stringify({ ok: false, completed: 0, detail: (e as Error).message }));
+    return 1;
+  } finally {
+    await pu.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
