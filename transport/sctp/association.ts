@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { TransportError } from "../errors.ts";
 import type {
   Association,
@@ -192,6 +193,7 @@ export class SctpAssociation implements Association {
   #fastRetransmits = 0;
   #sendWaiters: (() => void)[] = [];
   #flushScheduled = false;
+  #urgentFlushScheduled = false;
   // Receiving
   #cumTsn = 0;
   #outOfOrder = new Map<
@@ -635,7 +637,10 @@ export class SctpAssociation implements Association {
         this.#sackUrgent = true;
       }
       this.#sackNeeded = true;
-      this.#scheduleFlush();
+      // An urgent SACK (gaps, duplicates, every second packet) goes out right after this
+      // packet; otherwise it waits to be bundled with the application's answer.
+      if (this.#sackUrgent) this.#scheduleUrgentFlush();
+      else this.#scheduleFlush();
     }
   }
 
@@ -838,13 +843,29 @@ export class SctpAssociation implements Association {
 
   // ---------------------------------------------------------------- sending DATA
 
+  #flushNow = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #scheduleUrgentFlush(): void {
+    if (this.#urgentFlushScheduled) return;
+    this.#urgentFlushScheduled = true;
+    queueMicrotask(this.#urgentFlushNow);
+  }
+
+  #urgentFlushNow = (): void => {
+    this.#urgentFlushScheduled = false;
+    this.#flush();
+  };
+
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
+    // After the current I/O callbacks and their promise chains, not in the next microtask:
+    // an application that answers each message with `await send()` in a loop then has all its
+    // messages bundled into a few packets instead of one packet (and one syscall) each.
+    setImmediate(this.#flushNow);
   }
 
   /** Sends what congestion and flow control allow, bundling a pending SACK. */
