@@ -462,3 +462,15 @@ Deno.test("invalid options are refused with TransportError invalid", async () =>
   await assert.rejects(p.client.send(new Uint8Array(1), { stream: 0x10000 }), invalid);
   await assert.rejects(p.client.send(new Uint8Array(1), { ppid: -1 }), invalid);
 });
+
+Deno.test("close gives up waiting for a peer that never closes after closeTimeout", async () => {
+  await using listener = await listenTcp({ hostname: "127.0.0.1", port: 0, closeTimeout: 50 });
+  const conn = await raw(listener);
+  const server = (await listener.accept())!;
+  const ended = ending(server);
+  await server.close();
+  assert.deepEqual(await ended, { type: "shutdown" });
+  // The raw peer got the end of the stream and nothing else.
+  assert.equal((await readAll(conn)).length, 0);
+  conn.close();
+});
