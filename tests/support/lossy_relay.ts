@@ -47,6 +47,8 @@ export interface LossyRelay extends AsyncDisposable {
   readonly stats: LossyRelayStats;
   /** Stops faults (everything passes) when false. */
   faults: boolean;
+  /** Drops everything, both ways, while true. */
+  blackhole: boolean;
   /** Closes both sockets and cancels held datagrams. */
   close(): Promise<void>;
 }
@@ -87,6 +89,7 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
     port: front.address().port,
     stats,
     faults: true,
+    blackhole: false,
     async close() {
       if (closed) return;
       closed = true;
@@ -104,6 +107,10 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
   const forward = (socket: dgram.Socket, msg: Uint8Array, address: string, port: number) => {
     if (closed) return;
     stats.received++;
+    if (relay.blackhole) {
+      stats.dropped++;
+      return;
+    }
     const send = () => {
       if (!closed) socket.send(msg, port, address);
     };
