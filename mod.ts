@@ -3,7 +3,11 @@
  *
  * This module exports the wire codec of ASAP (RFC 5352) and ENRP (RFC 5353) messages with the
  * RFC 5354 parameters, as plain typed objects; the pool member selection policies of RFC 5356
- * and RSPLIB; and the handlespace, the registrar's table of pools and pool elements.
+ * and RSPLIB; the handlespace, the registrar's table of pools and pool elements; the two ends of
+ * ASAP: `PoolElement` (registers into a pool, serves PU sessions, sends HMAC-authenticated state
+ * cookies) and `PoolUser` (resolves pools with a cache, opens sessions that fail over and resume
+ * from the last cookie); the `Registrar`; and the transports behind one `Association`
+ * interface: SCTP over UDP (RFC 6951), TCP and TLS.
  *
  * @example Encode and decode a handle resolution
  * ```ts
@@ -54,3 +58,11 @@ export {
   wordSum,
 } from "./handlespace/mod.ts";
 export * from "./transport/mod.ts";
+export {
+  type RateLimit,
+  Registrar,
+  type RegistrarOptions,
+  type RegistrarPeState,
+  type RegistrarStats,
+  TokenBucket,
+} from "./registrar/mod.ts";

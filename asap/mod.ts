@@ -33,6 +33,7 @@
 export * from "./messages.ts";
 export { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
 export { PoolError, type PoolErrorCode, type PoolErrorOptions } from "./errors.ts";
+export { ASAP_PPID } from "./connect.ts";
 export {
   MAX_COOKIE_SIZE,
   type OpenedCookie,

@@ -14,5 +14,10 @@
  * @module
  */
 
-export { ASAP_PPID, Registrar, type RegistrarOptions, type RegistrarStats } from "./registrar.ts";
+export {
+  Registrar,
+  type RegistrarOptions,
+  type RegistrarPeState,
+  type RegistrarStats,
+} from "./registrar.ts";
 export { type RateLimit, TokenBucket } from "./rate_limiter.ts";

@@ -8,6 +8,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
+import { ASAP_PPID } from "../asap/connect.ts";
 import type { AsapMessage } from "../asap/messages.ts";
 import { Handlespace, type PoolElementEntry } from "../handlespace/mod.ts";
 import { HandlespaceError } from "../handlespace/errors.ts";
@@ -19,9 +20,6 @@ import { ErrorCause, WireError } from "../wire/errors.ts";
 import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
 import { addressScope } from "../transport/sctp/scope.ts";
 import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
-
-/** Payload protocol identifier of ASAP. */
-export const ASAP_PPID = 11;
 
 /**
  * Options of {@linkcode Registrar.start}. Times in milliseconds.
@@ -111,12 +109,25 @@ export interface RegistrarStats {
   unreachableRemovals: number;
 }
 
-/** What the registrar keeps per PE, beside the handlespace. */
-interface PeState {
+/**
+ * What the registrar keeps per PE beside the handlespace (the user data of its entries).
+ *
+ * @example
+ * ```ts
+ * import type { RegistrarPeState } from "./registrar.ts";
+ * const waiting = (s: RegistrarPeState) => s.awaitingAck;
+ * ```
+ */
+export interface RegistrarPeState {
+  /** The ASAP association the PE registered on. */
   association: Association;
+  /** The address it registered from. */
   remoteAddress: string;
+  /** When its registration life ends (ms, `Infinity` for never). */
   lifetimeEnd: number;
+  /** True while a keep-alive waits for its answer. */
   awaitingAck: boolean;
+  /** ENDPOINT_UNREACHABLE reports about it so far. */
   badReports: number;
 }
 
@@ -124,7 +135,7 @@ interface Peer {
   association: Association;
   remoteAddress: string;
   protocol: "sctp" | "tcp";
-  pes: Set<PoolElementEntry<PeState>>;
+  pes: Set<PoolElementEntry<RegistrarPeState>>;
   resolutions: TokenBucket;
   unreachables: TokenBucket;
   registrations: TokenBucket;
@@ -164,7 +175,7 @@ export class Registrar implements AsyncDisposable {
   /** The registrar's server ID. */
   readonly serverId: number;
   /** The handlespace (read it; do not change it behind the registrar's back). */
-  readonly handlespace: Handlespace<PeState>;
+  readonly handlespace: Handlespace<RegistrarPeState>;
   /** Counters. */
   readonly stats: RegistrarStats = {
     registrations: 0,
@@ -211,7 +222,7 @@ export class Registrar implements AsyncDisposable {
       unreachableRate: options.unreachableRate ?? { rate: 10, burst: 20 },
       registrationRate: options.registrationRate ?? { rate: 100, burst: 200 },
     };
-    this.handlespace = new Handlespace<PeState>({
+    this.handlespace = new Handlespace<RegistrarPeState>({
       clock: this.#clock,
       maxIncrement: options.maxIncrement ?? 1,
       maxPools: options.maxPools ?? 100_000,
@@ -488,14 +499,14 @@ export class Registrar implements AsyncDisposable {
       asapTransport,
     };
     const lifetimeEnd = life === -1 ? Infinity : now + life;
-    const state: PeState = {
+    const state: RegistrarPeState = {
       association: peer.association,
       remoteAddress: peer.remoteAddress,
       lifetimeEnd,
       awaitingAck: false,
       badReports: 0,
     };
-    let entry: PoolElementEntry<PeState>;
+    let entry: PoolElementEntry<RegistrarPeState>;
     try {
       entry = this.handlespace.registerPoolElement(poolHandle, stored, {
         userData: state,
@@ -597,7 +608,7 @@ export class Registrar implements AsyncDisposable {
     }
   }
 
-  #remove(entry: PoolElementEntry<PeState>, why: string): void {
+  #remove(entry: PoolElementEntry<RegistrarPeState>, why: string): void {
     this.handlespace.deregisterPoolElement(entry.poolHandle, entry.poolElement.identifier);
     for (const p of this.#peers) p.pes.delete(entry);
     logger.info("PE {id} removed from {pool}: {why}", {

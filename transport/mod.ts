@@ -27,4 +27,23 @@ export {
   type SctpTuning,
 } from "./sctp/mod.ts";
 export type { SctpConfig } from "./sctp/config.ts";
+export {
+  connectTcp,
+  type Framing,
+  listenTcp,
+  type TcpAssociationOptions,
+  type TcpConnectOptions,
+  type TcpListenOptions,
+  type TlsConnectOptions,
+  type TlsListenOptions,
+} from "./tcp/mod.ts";
+export {
+  type EndpointAddress,
+  formatEndpointAddress,
+  openAssociation,
+  openListener,
+  type OpenOptions,
+  parseEndpointAddress,
+} from "./open.ts";
+export { type MulticastOptions, MulticastReceiver, MulticastSender } from "./multicast.ts";
 export type { RawChunk, SctpPacket } from "./sctp/chunks.ts";
