@@ -16,8 +16,15 @@
  * @module
  */
 
-export { SctpAssociation, type SctpState } from "./association.ts";
-export type { SctpTuning } from "./config.ts";
+export {
+  type AssociationHost,
+  type AssociationStart,
+  type EstablishedParameters,
+  SctpAssociation,
+  type SctpState,
+} from "./association.ts";
+export type { RawChunk, SctpPacket } from "./chunks.ts";
+export type { SctpConfig, SctpTuning } from "./config.ts";
 export { crc32c } from "./crc32c.ts";
 export {
   connectSctp,
@@ -27,3 +34,12 @@ export {
   type SctpEndpointOptions,
   type SctpEndpointStats,
 } from "./endpoint.ts";
+export type {
+  Association,
+  AssociationEvent,
+  AssociationListener,
+  ReceivedMessage,
+  SendOptions,
+  TransportAddress,
+} from "../types.ts";
+export { TransportError, type TransportErrorCode } from "../errors.ts";
