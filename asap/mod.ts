@@ -63,6 +63,7 @@ export {
 } from "./pool_element_session.ts";
 export { PoolUser, type PoolUserOptions, type ResolveOptions } from "./pool_user.ts";
 export {
+  FAST_FAILOVER_SCTP,
   PoolUserSession,
   type PoolUserSessionEvent,
   type PoolUserSessionHost,

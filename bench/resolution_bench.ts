@@ -8,6 +8,7 @@ import { decodeAsapMessage, encodeAsapMessage } from "../mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";
+import { PoolUser } from "../asap/pool_user.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 2);
 const ASAP = 11;
@@ -163,6 +164,78 @@ async function register(address: EndpointAddress, pools: { handle: Uint8Array; s
   return association; // kept open: the PEs belong to it
 }
 
+/**
+ * PU failover time: a PU keeps one echo request outstanding against a pool of three PE
+ * processes; the PE it uses is killed (SIGKILL) and the time until the next answer comes from
+ * another PE is measured. The killed PE is replaced before the next run. Default settings.
+ */
+async function failoverRuns(
+  registrar: EndpointAddress,
+  protocol: "tcp" | "sctp",
+  runs: number,
+): Promise<Run> {
+  const reg = `${registrar.protocol}:${registrar.hostname}:${registrar.port}`;
+  const pes = new Map<number, Child>();
+  const pool = `Fail${protocol}`;
+  const spawnPe = async () => {
+    const child = Child.spawn("pe", "services/pe_main.ts", [
+      "--service",
+      "echo",
+      "--pool",
+      pool,
+      "--registrar",
+      reg,
+      "--listen",
+      `${protocol}:127.0.0.1:0`,
+    ]);
+    const info = await child.json<{ identifier: number }>();
+    pes.set(info.identifier, child);
+  };
+  for (let i = 0; i < 3; i++) await spawnPe();
+  const pu = new PoolUser({ registrars: [registrar] });
+  const session = await pu.connect(pool);
+  const times: number[] = [];
+  let answerFrom: ((pe: number) => void) | undefined;
+  let running = true;
+  const payload = new Uint8Array(32);
+  const loop = (async () => {
+    while (running) {
+      await session.request(payload);
+      answerFrom?.(session.poolElement?.identifier ?? 0);
+    }
+  })();
+  try {
+    for (let run = 0; run < runs; run++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const victim = session.poolElement!.identifier;
+      const other = new Promise<number>((resolve) => {
+        answerFrom = (pe) => {
+          if (pe !== victim) resolve(performance.now());
+        };
+      });
+      const killed = performance.now();
+      pes.get(victim)?.process.kill("SIGKILL");
+      times.push((await other) - killed);
+      answerFrom = undefined;
+      await pes.get(victim)?.status;
+      pes.delete(victim);
+      await spawnPe();
+    }
+  } finally {
+    running = false;
+    await loop.catch(() => {});
+    await session.close();
+    await pu.close();
+    for (const c of pes.values()) await c.stop("SIGKILL");
+  }
+  const sorted = times.sort((a, b) => a - b);
+  return {
+    perSecond: 0,
+    p50: Number(percentile(sorted, 0.5).toFixed(1)),
+    p99: Number(percentile(sorted, 0.99).toFixed(1)),
+  };
+}
+
 async function main() {
   const results: Record<string, number> = {};
   const echo = Child.spawn("udp-echo", "bench/udp_echo.ts", []);
@@ -231,6 +304,15 @@ async function main() {
       }
       await association.close();
     }
+    const runs = Number(Deno.env.get("BENCH_FAILOVER_RUNS") ?? 10);
+    const tcpFailover = await failoverRuns(tcp, "tcp", runs);
+    results.failover_p50_ms = tcpFailover.p50;
+    results.failover_p99_ms = tcpFailover.p99;
+    log(`failover tcp: ${JSON.stringify(tcpFailover)}`);
+    const sctpFailover = await failoverRuns(sctp, "sctp", Math.min(runs, 3));
+    results.failover_p50_ms_sctp = sctpFailover.p50;
+    results.failover_p99_ms_sctp = sctpFailover.p99;
+    log(`failover sctp: ${JSON.stringify(sctpFailover)}`);
   } finally {
     for (const o of owners) o.abort();
     await registrar.stop();

@@ -123,7 +123,10 @@ export interface Association extends AsyncIterable<ReceivedMessage>, AsyncDispos
   onEvent(listener: (event: AssociationEvent) => void): () => void;
   /** Graceful close: delivers what is queued, then shuts the association down. */
   close(): Promise<void>;
-  /** Ends the association at once (SCTP ABORT, TCP reset); queued messages are dropped. */
+  /**
+   * Ends the association at once (SCTP ABORT, TCP reset); messages queued to send and received
+   * messages not read yet are dropped.
+   */
   abort(reason?: string): void;
 }
 

@@ -419,6 +419,10 @@ export class SctpAssociation implements Association {
       const cause = errorCause(SctpErrorCause.UserInitiatedAbort, new TextEncoder().encode(reason));
       this.#sendControl(ChunkType.Abort, 0, cause, this.#current);
     }
+    // An abort drops what the application has not read yet, as it drops what is queued to send.
+    this.#inbox = [];
+    this.#inboxHead = 0;
+    this.#inboxBytes = 0;
     this.#terminate({ type: "communication-lost", reason });
   }
 
