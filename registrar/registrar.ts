@@ -10,7 +10,7 @@ import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
 import { ASAP_PPID } from "../asap/connect.ts";
 import type { AsapMessage } from "../asap/messages.ts";
-import { Handlespace, type PoolElementEntry } from "../handlespace/mod.ts";
+import { Handlespace, type PoolElementEntry, poolHandleKey } from "../handlespace/mod.ts";
 import { HandlespaceError } from "../handlespace/errors.ts";
 import { MulticastSender } from "../transport/multicast.ts";
 import { type EndpointAddress, openListener, type OpenOptions } from "../transport/open.ts";
@@ -135,7 +135,8 @@ interface Peer {
   association: Association;
   remoteAddress: string;
   protocol: "sctp" | "tcp";
-  pes: Set<PoolElementEntry<RegistrarPeState>>;
+  /** The PEs registered on this association, by `peKey`. */
+  pes: Map<string, { poolHandle: Uint8Array; identifier: number }>;
   resolutions: TokenBucket;
   unreachables: TokenBucket;
   registrations: TokenBucket;
@@ -152,6 +153,11 @@ function randomServerId(): number {
 
 function handleText(handle: Uint8Array): string {
   return new TextDecoder().decode(handle);
+}
+
+/** A key of a PE: its pool handle and identifier. */
+function peKey(poolHandle: Uint8Array, identifier: number): string {
+  return `${identifier}:${poolHandleKey(poolHandle)}`;
 }
 
 function isWildcard(address: string): boolean {
@@ -202,7 +208,7 @@ export class Registrar implements AsyncDisposable {
   >;
   #clock: () => number;
   #listeners: { address: EndpointAddress; listener: AssociationListener }[] = [];
-  #peers = new Set<Peer>();
+  #peers = new Map<Association, Peer>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = Infinity;
   #announcer: MulticastSender | undefined;
@@ -271,7 +277,7 @@ export class Registrar implements AsyncDisposable {
     clearInterval(this.#announceTimer);
     this.#announcer?.close();
     for (const { listener } of this.#listeners) await listener.close();
-    for (const peer of this.#peers) peer.association.abort("Registrar shutting down");
+    for (const peer of this.#peers.values()) peer.association.abort("Registrar shutting down");
     await Promise.allSettled([...this.#tasks]);
   }
 
@@ -307,12 +313,12 @@ export class Registrar implements AsyncDisposable {
       association,
       remoteAddress,
       protocol,
-      pes: new Set(),
+      pes: new Map(),
       resolutions: new TokenBucket(this.#options.handleResolutionRate, this.#clock),
       unreachables: new TokenBucket(this.#options.unreachableRate, this.#clock),
       registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
     };
-    this.#peers.add(peer);
+    this.#peers.set(association, peer);
     try {
       for await (const m of association) {
         if (m.ppid !== ASAP_PPID) continue;
@@ -321,7 +327,7 @@ export class Registrar implements AsyncDisposable {
     } catch (e) {
       logger.debug("Association ended: {error}", { error: String(e) });
     } finally {
-      this.#peers.delete(peer);
+      this.#peers.delete(association);
       this.#lost(peer);
     }
   }
@@ -330,11 +336,11 @@ export class Registrar implements AsyncDisposable {
   #lost(peer: Peer): void {
     if (this.#closed) return;
     const deadline = this.#clock() + this.#options.keepAliveTimeout;
-    for (const entry of peer.pes) {
-      const state = entry.userData;
+    for (const { poolHandle, identifier } of peer.pes.values()) {
+      const state = this.handlespace.getPoolElement(poolHandle, identifier)?.userData;
       if (state === undefined || state.association !== peer.association) continue;
       state.awaitingAck = true;
-      this.handlespace.setExpiry(entry.poolHandle, entry.poolElement.identifier, deadline);
+      this.handlespace.setExpiry(poolHandle, identifier, deadline);
     }
     this.#schedule();
   }
@@ -522,10 +528,9 @@ export class Registrar implements AsyncDisposable {
       });
       return;
     }
-    if (existing !== undefined) {
-      for (const p of this.#peers) p.pes.delete(existing);
-    }
-    peer.pes.add(entry);
+    const key = peKey(poolHandle, pe.identifier);
+    if (previous !== undefined) this.#peers.get(previous.association)?.pes.delete(key);
+    peer.pes.set(key, { poolHandle: entry.poolHandle, identifier: pe.identifier });
     this.stats.registrations++;
     this.#send(peer, {
       type: "registration-response",
@@ -610,7 +615,10 @@ export class Registrar implements AsyncDisposable {
 
   #remove(entry: PoolElementEntry<RegistrarPeState>, why: string): void {
     this.handlespace.deregisterPoolElement(entry.poolHandle, entry.poolElement.identifier);
-    for (const p of this.#peers) p.pes.delete(entry);
+    const owner = entry.userData?.association;
+    if (owner !== undefined) {
+      this.#peers.get(owner)?.pes.delete(peKey(entry.poolHandle, entry.poolElement.identifier));
+    }
     logger.info("PE {id} removed from {pool}: {why}", {
       id: entry.poolElement.identifier.toString(16),
       pool: handleText(entry.poolHandle),
@@ -650,7 +658,7 @@ export class Registrar implements AsyncDisposable {
         this.#remove(entry, "no answer to keep-alive");
       } else {
         state.awaitingAck = true;
-        const peer = this.#peerOf(state.association);
+        const peer = this.#peers.get(state.association);
         if (peer !== undefined) {
           this.#send(peer, {
             type: "endpoint-keep-alive",
@@ -668,11 +676,6 @@ export class Registrar implements AsyncDisposable {
       }
     }
     this.#schedule();
-  }
-
-  #peerOf(association: Association): Peer | undefined {
-    for (const p of this.#peers) if (p.association === association) return p;
-    return undefined;
   }
 
   // ------------------------------------------------------------------ announcements

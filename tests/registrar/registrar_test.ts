@@ -259,6 +259,29 @@ for (const protocol of PROTOCOLS) {
     );
   });
 
+  Deno.test(`${protocol}: a PE that moved to a new association survives the old one's loss`, async () => {
+    await withRegistrar(
+      protocol,
+      { keepAliveInterval: 100, keepAliveTimeout: 150 },
+      async (registrar, address) => {
+        const old = await AsapClient.open(address);
+        const ph = text("P");
+        await old.request({ type: "registration", poolHandle: ph, poolElement: pe(1) });
+        const moved = await AsapClient.open(address);
+        const r = await moved.request({ type: "registration", poolHandle: ph, poolElement: pe(1) });
+        assert.equal(r.type === "registration-response" && r.rejected, false);
+        await old.abort();
+        // Several keep-alive timeouts later the PE is still there: its keep-alives go to (and
+        // are answered on) the new association.
+        const answered = moved.keepAlives;
+        await waitFor(() => moved.keepAlives >= answered + 4);
+        assert.ok(registrar.handlespace.getPoolElement(ph, 1), "the PE stayed registered");
+        assert.equal(registrar.stats.keepAliveTimeouts, 0);
+        await moved.close();
+      },
+    );
+  });
+
   Deno.test(`${protocol}: hostile input is answered or dropped and others are served`, async () => {
     await withRegistrar(protocol, {}, async (registrar, address) => {
       const good = await AsapClient.open(address);
