@@ -86,12 +86,8 @@ Deno.test("the registrar command line maps to registrar options", () => {
   assert.equal(parsed.options.maxBadPeReports, 5);
   assert.deepEqual(parsed.options.handleResolutionRate, { rate: 50, burst: 10 });
   assert.equal(parsed.logLevel, "debug");
-  assert.equal(
-    parseRegistrarArgs(["--announce", "off"]) !== "help" &&
-      (parseRegistrarArgs(["--announce", "off"]) as { options: { announce: unknown } }).options
-        .announce,
-    false,
-  );
+  const off = parseRegistrarArgs(["--announce", "off"]);
+  assert.ok(off !== "help" && off.options.announce === false);
   assert.equal(parseRegistrarArgs(["-h"]), "help");
   assert.throws(() => parseRegistrarArgs(["--nonsense"]));
   assert.throws(() => parseRegistrarArgs(["--keep-alive-timeout", "later"]), UsageError);
