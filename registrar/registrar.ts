@@ -140,6 +140,8 @@ interface Peer {
   resolutions: TokenBucket;
   unreachables: TokenBucket;
   registrations: TokenBucket;
+  /** ASAP ERRORs sent back: a flood of bad input is not answered message for message. */
+  errors: TokenBucket;
 }
 
 const logger = getLogger(["rserpool", "registrar"]);
@@ -317,6 +319,7 @@ export class Registrar implements AsyncDisposable {
       resolutions: new TokenBucket(this.#options.handleResolutionRate, this.#clock),
       unreachables: new TokenBucket(this.#options.unreachableRate, this.#clock),
       registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
+      errors: new TokenBucket({ rate: 10, burst: 20 }, this.#clock),
     };
     this.#peers.set(association, peer);
     try {
@@ -370,7 +373,7 @@ export class Registrar implements AsyncDisposable {
         peer: peer.remoteAddress,
         error: e.message,
       });
-      if (!e.silent) {
+      if (!e.silent && peer.errors.take()) {
         this.#send(peer, {
           type: "error",
           error: [{ code: e.cause, info: e.data ?? new Uint8Array() }],
@@ -378,7 +381,7 @@ export class Registrar implements AsyncDisposable {
       }
       return;
     }
-    if (message.unrecognized !== undefined) {
+    if (message.unrecognized !== undefined && peer.errors.take()) {
       this.#send(peer, {
         type: "error",
         error: message.unrecognized.map((info) => ({
@@ -420,10 +423,12 @@ export class Registrar implements AsyncDisposable {
         this.#onUnreachable(message.poolHandle, message.identifier);
         break;
       default:
-        // Messages a registrar does not take (RFC 5352: an ASAP ERROR reports them).
+        if (!peer.errors.take()) return;
+        // Messages a registrar does not take: an ASAP ERROR carries them back (Wireshark reads
+        // the information of Unrecognized Message as the whole message).
         this.#send(peer, {
           type: "error",
-          error: [{ code: ErrorCause.UnrecognizedMessage, info: data.slice(0, 4) }],
+          error: [{ code: ErrorCause.UnrecognizedMessage, info: data.slice() }],
         });
     }
   }
