@@ -142,9 +142,17 @@ interface Peer {
   registrations: TokenBucket;
   /** ASAP ERRORs sent back: a flood of bad input is not answered message for message. */
   errors: TokenBucket;
+  /** Messages handed to the association whose send has not completed. */
+  unsent: number;
 }
 
 const logger = getLogger(["rserpool", "registrar"]);
+
+/**
+ * Answers waiting in an association's send buffer (which is full when they wait) after which
+ * the registrar gives up on a peer that does not read.
+ */
+const MAX_UNSENT = 4096;
 
 function randomServerId(): number {
   for (;;) {
@@ -266,6 +274,11 @@ export class Registrar implements AsyncDisposable {
     return registrar;
   }
 
+  /** Number of ASAP associations open (PEs and PUs). */
+  get associationCount(): number {
+    return this.#peers.size;
+  }
+
   /** The ASAP endpoints, with the ports actually bound. */
   get addresses(): EndpointAddress[] {
     return this.#listeners.map((l) => l.address);
@@ -320,6 +333,7 @@ export class Registrar implements AsyncDisposable {
       unreachables: new TokenBucket(this.#options.unreachableRate, this.#clock),
       registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
       errors: new TokenBucket({ rate: 10, burst: 20 }, this.#clock),
+      unsent: 0,
     };
     this.#peers.set(association, peer);
     try {
@@ -357,7 +371,17 @@ export class Registrar implements AsyncDisposable {
       logger.error("Could not encode {type}: {error}", { type: message.type, error: String(e) });
       return;
     }
-    peer.association.send(bytes, { ppid: ASAP_PPID }).catch(() => {});
+    if (peer.unsent >= MAX_UNSENT) {
+      // The peer does not read what it asks for: it gets no more of the registrar's memory.
+      logger.warn("Aborting the association of {peer}: {n} answers not taken", {
+        peer: peer.remoteAddress,
+        n: peer.unsent,
+      });
+      peer.association.abort("Peer does not read its answers");
+      return;
+    }
+    peer.unsent++;
+    peer.association.send(bytes, { ppid: ASAP_PPID }).catch(() => {}).finally(() => peer.unsent--);
   }
 
   // ------------------------------------------------------------------ messages

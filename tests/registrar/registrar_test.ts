@@ -404,6 +404,46 @@ Deno.test("tcp: a stream that breaks the framing is closed and others are served
   });
 });
 
+Deno.test("tcp: a PU that floods resolutions and never reads is cut off", async () => {
+  await withRegistrar(
+    "tcp",
+    { handleResolutionRate: { rate: 10_000_000, burst: 10_000_000 } },
+    async (registrar, address) => {
+      const good = await AsapClient.open(address);
+      const ph = text("P");
+      await good.request({ type: "registration", poolHandle: ph, poolElement: pe(1) });
+      const conn = await Deno.connect({ hostname: address.hostname, port: address.port });
+      await waitFor(() => registrar.associationCount === 2);
+      const request = encodeAsapMessage({
+        type: "handle-resolution",
+        wantsUpdates: false,
+        poolHandle: ph,
+      });
+      const batch = new Uint8Array(request.length * 1000);
+      for (let i = 0; i < 1000; i++) batch.set(request, i * request.length);
+      // Write until the registrar stops taking requests (our writes block once the kernel
+      // buffers are full) or drops us; never read an answer.
+      const writing = (async () => {
+        try {
+          for (let i = 0; i < 1000; i++) await conn.write(batch);
+        } catch {
+          // the registrar closed the connection
+        }
+      })();
+      await waitFor(() => registrar.associationCount === 1, 60_000);
+      const r = await good.request({
+        type: "handle-resolution",
+        wantsUpdates: false,
+        poolHandle: ph,
+      });
+      assert.equal(r.type === "handle-resolution-response" && r.poolElements.length, 1);
+      conn.close();
+      await writing;
+      await good.close();
+    },
+  );
+});
+
 Deno.test("an unknown message type gets an ERROR with Unrecognized Message", async () => {
   await withRegistrar("tcp", {}, async (_registrar, address) => {
     const c = await AsapClient.open(address);
