@@ -1,7 +1,7 @@
 /**
  * SCTP over UDP under injected faults: a seeded relay drops 10 % of the datagrams in each
  * direction, duplicates and reorders some, and 10,000 messages of mixed sizes still arrive
- * exactly once, in order per stream (unordered ones exactly once).
+ * exactly once, in order per stream (unordered ones exactly once), over either UDP API.
  */
 
 import assert from "node:assert/strict";
@@ -67,94 +67,103 @@ function check(m: ReceivedMessage, planned: Planned[]): Planned {
   return p;
 }
 
-Deno.test({
-  name: "sctp: 10,000 messages survive 10 % loss, duplication and reordering",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const tuning = { rtoInitial: 100, rtoMin: 20, rtoMax: 400, delayedAckTime: 10 };
-    const listener = await listenSctp({ hostname: "127.0.0.1", port: 0, ...tuning });
-    const relay = await startLossyRelay({
-      target: { hostname: "127.0.0.1", port: listener.addresses[0].port },
-      seed: Number(Deno.env.get("SCTP_LOSSY_SEED") ?? 4242),
-      loss: 0.1,
-      duplicate: 0.03,
-      reorder: 0.05,
-    });
-    const accepted = listener.accept();
-    const client = await connectSctp({
-      hostname: "127.0.0.1",
-      port: listener.addresses[0].port,
-      remoteUdpPort: relay.port,
-      streams: STREAMS,
-      associationMaxRetransmits: 100,
-      pathMaxRetransmits: 100,
-      ...tuning,
-    });
-    const server = (await accepted) as SctpAssociation;
-    assert.ok(server !== null);
-    try {
-      const planned = plan(10_000, 7);
-      const answers = plan(1_000, 8);
-      const receiveAll = async (
-        association: typeof client | typeof server,
-        expected: Planned[],
-      ): Promise<void> => {
-        const nextIndex = new Array<number>(STREAMS).fill(0);
-        const seen = new Uint8Array(expected.length);
-        for (let n = 0; n < expected.length; n++) {
-          const m = await association.receive();
-          assert.ok(m !== null, `association ended after ${n} messages`);
-          const p = check(m, expected);
-          assert.equal(seen[p.id], 0, `message ${p.id} delivered twice`);
-          seen[p.id] = 1;
-          if (!p.unordered) {
-            assert.equal(p.index, nextIndex[p.stream], `order on stream ${p.stream}`);
-            nextIndex[p.stream]++;
-          }
-        }
+// Over both UDP APIs: Deno.listenDatagram (reused receive buffer) and the node:dgram fallback.
+for (const udpApi of ["deno", "node"] as const) {
+  Deno.test({
+    name: `sctp: 10,000 messages survive 10 % loss, duplication and reordering (${udpApi} UDP)`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const tuning = {
+        rtoInitial: 100,
+        rtoMin: 20,
+        rtoMax: 400,
+        delayedAckTime: 10,
+        udpApi,
       };
-      const sendAll = async (
-        association: typeof client | typeof server,
-        messages: Planned[],
-      ): Promise<void> => {
-        for (const p of messages) {
-          await association.send(fill(p), {
-            stream: p.stream,
-            ppid: 1000 + p.stream,
-            unordered: p.unordered,
-          });
-        }
-      };
-      const timeout = new Promise<never>((_, reject) => {
-        const t = setTimeout(() => reject(new Error("transfer did not finish in 90 s")), 90_000);
-        Deno.unrefTimer(t);
+      const listener = await listenSctp({ hostname: "127.0.0.1", port: 0, ...tuning });
+      const relay = await startLossyRelay({
+        target: { hostname: "127.0.0.1", port: listener.addresses[0].port },
+        seed: Number(Deno.env.get("SCTP_LOSSY_SEED") ?? 4242),
+        loss: 0.1,
+        duplicate: 0.03,
+        reorder: 0.05,
       });
-      await Promise.race([
-        Promise.all([
-          sendAll(client, planned),
-          receiveAll(server, planned),
-          sendAll(server, answers),
-          receiveAll(client, answers),
-        ]),
-        timeout,
-      ]);
-      assert.ok(relay.stats.dropped > 100, "the relay dropped datagrams");
-      assert.ok(relay.stats.duplicated > 10, "the relay duplicated datagrams");
-      assert.ok(relay.stats.reordered > 10, "the relay reordered datagrams");
-      assert.ok(client.stats.retransmissions > 0);
-      console.log("relay", relay.stats, "client", client.stats, "server", server.stats);
-      // Nothing more arrives: the graceful close ends both sides.
-      relay.faults = false;
-      await client.close();
-      assert.equal(await server.receive(), null);
-      assert.equal(client.closed, true);
-      assert.equal(server.closed, true);
-    } finally {
-      client.abort();
-      server.abort();
-      await listener.close();
-      await relay.close();
-    }
-  },
-});
+      const accepted = listener.accept();
+      const client = await connectSctp({
+        hostname: "127.0.0.1",
+        port: listener.addresses[0].port,
+        remoteUdpPort: relay.port,
+        streams: STREAMS,
+        associationMaxRetransmits: 100,
+        pathMaxRetransmits: 100,
+        ...tuning,
+      });
+      const server = (await accepted) as SctpAssociation;
+      assert.ok(server !== null);
+      try {
+        const planned = plan(10_000, 7);
+        const answers = plan(1_000, 8);
+        const receiveAll = async (
+          association: typeof client | typeof server,
+          expected: Planned[],
+        ): Promise<void> => {
+          const nextIndex = new Array<number>(STREAMS).fill(0);
+          const seen = new Uint8Array(expected.length);
+          for (let n = 0; n < expected.length; n++) {
+            const m = await association.receive();
+            assert.ok(m !== null, `association ended after ${n} messages`);
+            const p = check(m, expected);
+            assert.equal(seen[p.id], 0, `message ${p.id} delivered twice`);
+            seen[p.id] = 1;
+            if (!p.unordered) {
+              assert.equal(p.index, nextIndex[p.stream], `order on stream ${p.stream}`);
+              nextIndex[p.stream]++;
+            }
+          }
+        };
+        const sendAll = async (
+          association: typeof client | typeof server,
+          messages: Planned[],
+        ): Promise<void> => {
+          for (const p of messages) {
+            await association.send(fill(p), {
+              stream: p.stream,
+              ppid: 1000 + p.stream,
+              unordered: p.unordered,
+            });
+          }
+        };
+        const timeout = new Promise<never>((_, reject) => {
+          const t = setTimeout(() => reject(new Error("transfer did not finish in 90 s")), 90_000);
+          Deno.unrefTimer(t);
+        });
+        await Promise.race([
+          Promise.all([
+            sendAll(client, planned),
+            receiveAll(server, planned),
+            sendAll(server, answers),
+            receiveAll(client, answers),
+          ]),
+          timeout,
+        ]);
+        assert.ok(relay.stats.dropped > 100, "the relay dropped datagrams");
+        assert.ok(relay.stats.duplicated > 10, "the relay duplicated datagrams");
+        assert.ok(relay.stats.reordered > 10, "the relay reordered datagrams");
+        assert.ok(client.stats.retransmissions > 0);
+        console.log("relay", relay.stats, "client", client.stats, "server", server.stats);
+        // Nothing more arrives: the graceful close ends both sides.
+        relay.faults = false;
+        await client.close();
+        assert.equal(await server.receive(), null);
+        assert.equal(client.closed, true);
+        assert.equal(server.closed, true);
+      } finally {
+        client.abort();
+        server.abort();
+        await listener.close();
+        await relay.close();
+      }
+    },
+  });
+}

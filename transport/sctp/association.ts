@@ -600,9 +600,17 @@ export class SctpAssociation implements Association {
           });
           return;
         }
-        case ChunkType.Shutdown:
-          this.#onShutdown(c);
+        case ChunkType.Shutdown: {
+          // Handled after the application has answered what was delivered before it: reads
+          // come in bursts (a Deno.listenDatagram read completes at once when a datagram is
+          // waiting), and a SHUTDOWN read in the same burst as the last DATA would otherwise
+          // refuse the application's answers to that DATA before its code could run.
+          const value = c.value.slice();
+          setImmediate(() => {
+            if (!this.#ended()) this.#onShutdown({ type: c.type, flags: c.flags, value });
+          });
           break;
+        }
         case ChunkType.ShutdownAck:
           this.#onShutdownAck(from);
           break;

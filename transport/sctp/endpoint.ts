@@ -12,7 +12,6 @@
  * @module
  */
 
-import dgram from "node:dgram";
 import { ipAddressFamily } from "../../wire/address.ts";
 import { TransportError } from "../errors.ts";
 import type { Association, AssociationListener, TransportAddress } from "../types.ts";
@@ -28,6 +27,7 @@ import {
 } from "./chunks.ts";
 import { resolveSctpConfig, type SctpConfig, type SctpTuning } from "./config.ts";
 import { makeCookie, readCookie } from "./cookie.ts";
+import { bindUdp, type UdpSocket } from "./udp_socket.ts";
 
 /**
  * Options of {@linkcode listenSctp} and {@linkcode SctpEndpoint.open}.
@@ -51,6 +51,11 @@ export interface SctpEndpointOptions extends SctpTuning {
   secret?: Uint8Array;
   /** Random source for tags and TSNs: an unsigned 32-bit integer per call. */
   random?: () => number;
+  /**
+   * UDP API: `"auto"` (default) uses `Deno.listenDatagram` when the runtime has it
+   * (`--unstable-net`), which is faster, and `node:dgram` otherwise.
+   */
+  udpApi?: "auto" | "deno" | "node";
 }
 
 /**
@@ -77,6 +82,8 @@ export interface SctpConnectOptions extends SctpTuning {
   udpPort?: number;
   /** Random source for tags and TSNs. */
   random?: () => number;
+  /** UDP API of the connection's own endpoint (see {@linkcode SctpEndpointOptions.udpApi}). */
+  udpApi?: "auto" | "deno" | "node";
 }
 
 /** Counters of an endpoint. */
@@ -125,8 +132,8 @@ export class SctpEndpoint implements AssociationListener {
     initsAnswered: 0,
     cookiesRejected: 0,
   };
-  #sockets: { address: string; socket: dgram.Socket }[] = [];
-  #socketFor = new Map<string, dgram.Socket>();
+  #sockets: { address: string; socket: UdpSocket }[] = [];
+  #socketFor = new Map<string, UdpSocket>();
   #port = 0;
   #byTag = new Map<number, SctpAssociation>();
   #byRemote = new Map<string, SctpAssociation>();
@@ -187,16 +194,14 @@ export class SctpEndpoint implements AssociationListener {
     let udpPort = options.udpPort ?? options.port ?? 0;
     try {
       for (const address of hosts) {
-        const socket = await bind(address, udpPort);
-        if (udpPort === 0) udpPort = socket.address().port;
+        const socket = await bindUdp(
+          address,
+          udpPort,
+          (bytes, from, fromPort) => endpoint.#onDatagram(bytes, from, fromPort),
+          options.udpApi,
+        );
+        if (udpPort === 0) udpPort = socket.port;
         endpoint.#sockets.push({ address, socket });
-        socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
-          // A plain view, not the Buffer: Buffer's slice() shares memory instead of copying,
-          // and messages handed to the application must be plain Uint8Arrays.
-          const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-          endpoint.#onDatagram(bytes, rinfo.address, rinfo.port);
-        });
-        socket.on("error", () => {});
       }
     } catch (e) {
       for (const s of endpoint.#sockets) s.socket.close();
@@ -215,7 +220,12 @@ export class SctpEndpoint implements AssociationListener {
 
   /** The local UDP encapsulation port. */
   get udpPort(): number {
-    return this.#sockets[0]?.socket.address().port ?? 0;
+    return this.#sockets[0]?.socket.port ?? 0;
+  }
+
+  /** The UDP API underneath: `"deno"` (`Deno.listenDatagram`) or `"node"` (`node:dgram`). */
+  get udpApi(): "deno" | "node" {
+    return this.#sockets[0]?.socket.api ?? "node";
   }
 
   /** Number of associations alive. */
@@ -536,38 +546,13 @@ export class SctpEndpoint implements AssociationListener {
   }
 }
 
-function bind(address: string, port: number): Promise<dgram.Socket> {
-  const family = ipAddressFamily(address) === "ipv6" ? "udp6" : "udp4";
-  const socket = dgram.createSocket({
-    type: family,
-    ipv6Only: family === "udp6",
-    // No recvBufferSize: in Deno 2.9 it makes every read allocate a buffer of that size (a
-    // round trip drops from ~19,000/s to ~500/s). Max.Burst keeps bursts within the default.
-  });
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error) => {
-      try {
-        socket.close();
-      } catch {
-        // not bound
-      }
-      reject(e);
-    };
-    socket.once("error", onError);
-    socket.bind({ address, port, exclusive: true }, () => {
-      socket.off("error", onError);
-      resolve(socket);
-    });
-  });
-}
-
 /** The socket whose address shares the longest prefix with the destination, same family. */
 function chooseSocket(
-  sockets: { address: string; socket: dgram.Socket }[],
+  sockets: { address: string; socket: UdpSocket }[],
   destination: string,
-): dgram.Socket | undefined {
+): UdpSocket | undefined {
   const family = ipAddressFamily(destination);
-  let best: dgram.Socket | undefined;
+  let best: UdpSocket | undefined;
   let bestScore = -1;
   for (const s of sockets) {
     const wildcard = s.address === "0.0.0.0" || s.address === "::";

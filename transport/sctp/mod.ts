@@ -26,6 +26,7 @@ export {
 export type { RawChunk, SctpPacket } from "./chunks.ts";
 export type { SctpConfig, SctpTuning } from "./config.ts";
 export { crc32c } from "./crc32c.ts";
+export type { UdpSocketApi } from "./udp_socket.ts";
 export {
   connectSctp,
   listenSctp,
