@@ -157,6 +157,9 @@ Deno.test({
       );
       const atRestore = last();
       await client.waitFor("progress on the primary again", progress(atRestore + 500, primaryB));
+      // The server finds its primary again by its own heartbeats (up to rtoMax apart on a
+      // path that is down): wait for that before the transfer ends, however fast it ran.
+      await server.waitFor("server path-up", isEvent("path-up"));
 
       await client.write("stop\n");
       const summary = await client.waitFor("client summary", (l) => l.done === true, 30_000);

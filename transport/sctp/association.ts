@@ -194,6 +194,8 @@ export class SctpAssociation implements Association {
   #sendWaiters: (() => void)[] = [];
   #flushScheduled = false;
   #urgentFlushScheduled = false;
+  /** SACKs handled since the last flush: each is one Max.Burst opportunity. */
+  #sacksSinceFlush = 0;
   // Receiving
   #cumTsn = 0;
   #outOfOrder = new Map<
@@ -938,7 +940,11 @@ export class SctpAssociation implements Association {
     }
     ship(path);
     path = this.#current;
-    // 2. New data within cwnd, the peer's window and Max.Burst.
+    // 2. New data within cwnd, the peer's window and Max.Burst. Max.Burst limits the packets
+    // sent in answer to one SACK (RFC 9260, 6.1 D); a burst of datagrams read at once is
+    // answered by one flush, so the limit is Max.Burst per SACK handled since the last flush.
+    const burst = this.config.maxBurst * Math.max(1, this.#sacksSinceFlush);
+    this.#sacksSinceFlush = 0;
     let packets = 0;
     while (this.#pendingHead < this.#pending.length) {
       const c = this.#pending[this.#pendingHead];
@@ -947,7 +953,7 @@ export class SctpAssociation implements Association {
       if (size > this.#peerWindow && this.#flightTotal() > 0) break;
       if (open && ((16 + size + 3) & ~3) > b.room) {
         ship(path);
-        if (++packets >= this.config.maxBurst) break;
+        if (++packets >= burst) break;
       }
       put(c, path);
       this.#pendingHead++;
@@ -992,6 +998,7 @@ export class SctpAssociation implements Association {
   #onSack(c: RawChunk): void {
     const sack = decodeSack(c.value);
     if (sack === undefined) return;
+    this.#sacksSinceFlush++;
     const cum = sack.cumulativeTsn;
     if (tsnLt(cum, this.#lastCumAck)) return; // an old SACK
     if (tsnLe(this.#nextTsn, cum)) {
