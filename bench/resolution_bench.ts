@@ -9,6 +9,7 @@ import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";
 import { PoolUser } from "../asap/pool_user.ts";
+import { denoUdpPingPong } from "./udp_pingpong.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 2);
 const ASAP = 11;
@@ -241,7 +242,7 @@ async function main() {
   const echo = Child.spawn("udp-echo", "bench/udp_echo.ts", []);
   const log = (s: string) => Deno.env.get("BENCH_VERBOSE") && console.error(s);
   log("echo spawned");
-  const { port: echoPort } = await echo.json<{ port: number }>();
+  const { port: echoPort, denoPort } = await echo.json<{ port: number; denoPort: number }>();
   const { child: registrar, ready } = await startRegistrar([
     "--keep-alive-interval",
     "10m",
@@ -261,10 +262,20 @@ async function main() {
   const sctp = ready.asap.find((a) => a.protocol === "sctp")!;
   const owners: Association[] = [];
   try {
+    // The baseline is raw UDP over the API the SCTP stack uses (Deno.listenDatagram when the
+    // runtime has it); node:dgram's figures are reported beside it.
+    const probe = encodeAsapMessage({
+      type: "handle-resolution",
+      wantsUpdates: false,
+      poolHandle: text("Bench10"),
+    });
     for (const outstanding of [1, 32]) {
-      const r = await udpRun(echoPort, outstanding);
-      results[`udp_pingpong_per_s_${outstanding}`] = r.perSecond;
+      const deno = await denoUdpPingPong(denoPort, outstanding, SECONDS, probe);
+      const r = summarize(deno.latencies, SECONDS * 1000);
+      results[`udp_pingpong_per_s_${outstanding}`] = Math.round(deno.perSecond);
       results[`udp_pingpong_p99_ms_${outstanding}`] = r.p99;
+      const node = await udpRun(echoPort, outstanding);
+      results[`udp_pingpong_node_per_s_${outstanding}`] = node.perSecond;
     }
     log("udp done");
     owners.push(await register(tcp, [{ handle: text("Bench10"), size: 10 }]));
