@@ -373,7 +373,11 @@ export class SctpAssociation implements Association {
       this.#nextTsn = (this.#nextTsn + 1) >>> 0;
     }
     this.#bufferedBytes += data.length;
-    this.#scheduleFlush();
+    // Nothing in flight and nothing else queued: there is nothing to bundle with, so the
+    // message goes out in this turn (a request/response exchange pays no extra event-loop
+    // turn); otherwise it waits for the turn's other messages to share its packets.
+    if (this.#bufferedBytes === data.length) this.#scheduleUrgentFlush();
+    else this.#scheduleFlush();
   }
 
   /** The next message, or null once the association has ended. */
