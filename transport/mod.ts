@@ -27,6 +27,7 @@ export {
   type SctpTuning,
 } from "./sctp/mod.ts";
 export type { SctpConfig } from "./sctp/config.ts";
+export type { UdpSocketApi } from "./sctp/udp_socket.ts";
 export {
   connectTcp,
   type Framing,
