@@ -18,6 +18,7 @@ import type { SctpTuning } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
 import { ErrorCause, WireError } from "../wire/errors.ts";
 import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
+import { freezePoolElement } from "../wire/parameters.ts";
 import { addressScope } from "../transport/sctp/scope.ts";
 import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
 
@@ -527,12 +528,13 @@ export class Registrar implements AsyncDisposable {
         transportUse: "data-control",
         addresses: [peer.remoteAddress],
       };
-    const stored: PoolElementParameter = {
+    // Frozen: the handlespace keeps it as it is, and its encoding is cached for resolutions.
+    const stored = freezePoolElement({
       ...pe,
       homeRegistrarId: this.serverId,
       userTransport: { ...pe.userTransport, addresses },
       asapTransport,
-    };
+    });
     const lifetimeEnd = life === -1 ? Infinity : now + life;
     const state: RegistrarPeState = {
       association: peer.association,

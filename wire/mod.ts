@@ -15,4 +15,4 @@
 export * from "./errors.ts";
 export * from "./types.ts";
 export { formatIpv4, formatIpv6, ipAddressFamily, writeIpAddress } from "./address.ts";
-export { isPolicyName, policyFields, WIRE_LIMITS } from "./parameters.ts";
+export { freezePoolElement, isPolicyName, policyFields, WIRE_LIMITS } from "./parameters.ts";

@@ -18,7 +18,7 @@ import {
   type TransportParameter,
   type TransportUse,
 } from "./types.ts";
-import type { WireWriter } from "./writer.ts";
+import { WireWriter } from "./writer.ts";
 
 /**
  * Decoding limits. Nesting is fixed by the message formats (message, pool element, transport,
@@ -214,6 +214,11 @@ export function readPolicy(d: WireDecoder): Policy {
 /** Writes a Pool Element parameter. */
 export function writePoolElement(w: WireWriter, pe: PoolElementParameter): void {
   if (pe === null || typeof pe !== "object") throw invalid("Missing pool element");
+  const cached = (pe as { [ENCODED]?: Uint8Array })[ENCODED];
+  if (cached !== undefined) {
+    w.bytes(cached);
+    return;
+  }
   const start = w.begin(ParameterType.PoolElement);
   w.u32(pe.identifier, "PE identifier");
   w.u32(pe.homeRegistrarId, "home registrar ID");
@@ -222,6 +227,44 @@ export function writePoolElement(w: WireWriter, pe: PoolElementParameter): void 
   writePolicy(w, pe.policy);
   if (pe.asapTransport !== undefined) writeTransport(w, pe.asapTransport);
   w.end(start);
+}
+
+/** Where {@linkcode freezePoolElement} keeps a PE's encoding (not enumerable). */
+const ENCODED: unique symbol = Symbol("encoded Pool Element parameter");
+const freezeWriter = new WireWriter();
+
+/**
+ * Deeply freezes a Pool Element parameter (its transports, addresses and policy too), encodes
+ * it once and keeps the bytes with it, and returns it: a registrar sends the same PEs in every
+ * handle resolution. (Every part of a Pool Element parameter is a multiple of 4 bytes long, so
+ * the bytes carry no padding of their own.)
+ *
+ * @throws {WireError} when the parameter does not encode.
+ *
+ * @example
+ * ```ts
+ * import { freezePoolElement } from "./parameters.ts";
+ * const pe = freezePoolElement({
+ *   identifier: 1,
+ *   homeRegistrarId: 0,
+ *   registrationLife: 30_000,
+ *   userTransport: { protocol: "tcp", port: 7, transportUse: "data", addresses: ["127.0.0.1"] },
+ *   policy: { name: "round-robin" },
+ * });
+ * Object.isFrozen(pe.userTransport.addresses); // true
+ * ```
+ */
+export function freezePoolElement(pe: PoolElementParameter): PoolElementParameter {
+  for (const t of [pe.userTransport, pe.asapTransport]) {
+    if (t === undefined) continue;
+    Object.freeze(t.addresses);
+    Object.freeze(t);
+  }
+  Object.freeze(pe.policy);
+  freezeWriter.reset();
+  writePoolElement(freezeWriter, pe);
+  Object.defineProperty(pe, ENCODED, { value: freezeWriter.finish(), enumerable: false });
+  return Object.freeze(pe);
 }
 
 /** Reads the Pool Element parameter just found by `d.scan()`. */

@@ -8,11 +8,18 @@ import {
   encodeEnrpMessage,
   type EnrpMessage,
   EnrpMessageType,
+  freezePoolElement,
   type Policy,
   PolicyCode,
   type PolicyName,
 } from "../../mod.ts";
-import { asapSamples, enrpSamples, handle, tcpPoolElement } from "../support/messages.ts";
+import {
+  asapSamples,
+  enrpSamples,
+  handle,
+  samplePoolElement,
+  tcpPoolElement,
+} from "../support/messages.ts";
 
 function hex(s: string): Uint8Array {
   return new Uint8Array(s.trim().split(/\s+/).map((b) => parseInt(b, 16)));
@@ -199,4 +206,21 @@ Deno.test("priority-least-used puts load then degradation on the wire", () => {
   assert.equal(v.getUint32(at + 4), 0x40000003);
   assert.equal(v.getUint32(at + 8), 0x11);
   assert.equal(v.getUint32(at + 12), 0x22);
+});
+
+Deno.test("a frozen pool element encodes as an unfrozen one, also from the cache", () => {
+  const message = (pe: ReturnType<typeof samplePoolElement>): AsapMessage => ({
+    type: "handle-resolution-response",
+    acceptsUpdates: false,
+    poolHandle: handle("P"),
+    poolElements: [pe, tcpPoolElement(9)],
+  });
+  const plain = encodeAsapMessage(message(samplePoolElement(7)));
+  const frozen = freezePoolElement(samplePoolElement(7));
+  assert.ok(Object.isFrozen(frozen.userTransport.addresses));
+  assert.deepEqual(encodeAsapMessage(message(frozen)), plain);
+  assert.deepEqual(encodeAsapMessage(message(frozen)), plain, "second encoding, from the cache");
+  const other = freezePoolElement(samplePoolElement(8));
+  assert.notDeepEqual(encodeAsapMessage(message(other)), plain);
+  assert.deepEqual(decodeAsapMessage(encodeAsapMessage(message(frozen))), message(frozen));
 });
