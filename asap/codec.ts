@@ -174,9 +174,6 @@ const PE = bit(P.PoolElement);
  * ```
  */
 export function decodeAsapMessage(bytes: Uint8Array): AsapMessage {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new WireError(ErrorCause.InvalidValues, "Input must be a Uint8Array", { offset: 0 });
-  }
   const d = new WireDecoder(bytes);
   const end = d.messageLength();
   const type = bytes[0];

@@ -149,9 +149,6 @@ export function encodeEnrpMessage(message: EnrpMessage): Uint8Array {
  * ```
  */
 export function decodeEnrpMessage(bytes: Uint8Array): EnrpMessage {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new WireError(ErrorCause.InvalidValues, "Input must be a Uint8Array", { offset: 0 });
-  }
   const d = new WireDecoder(bytes);
   const end = d.messageLength();
   const type = bytes[0];

@@ -60,8 +60,11 @@ export class WireDecoder {
   /** Where the parameter after it starts (its padding skipped). */
   next = 0;
 
-  /** Creates a decoder over `bytes`. */
+  /** Creates a decoder over `bytes`; anything but a `Uint8Array` is Invalid Values. */
   constructor(bytes: Uint8Array) {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new WireError(ErrorCause.InvalidValues, "Input must be a Uint8Array", { offset: 0 });
+    }
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -160,11 +160,6 @@ export class WireWriter {
     this.#view.setUint16(start + 2, length);
   }
 
-  /** A copy of the bytes written from `start` on. */
-  copyFrom(start: number): Uint8Array {
-    return this.#buf.slice(start, this.#pos);
-  }
-
   /** A copy of the bytes written, padding included. */
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#pos);
