@@ -5,7 +5,7 @@
  */
 
 import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
-import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Framing } from "../transport/tcp/framing.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
@@ -23,7 +23,7 @@ export const ASAP_PPID = 11;
  * const asap: ConnectOptions = { framing: "rserpool", ppid: 11, timeout: 7500 };
  * ```
  */
-export interface ConnectOptions {
+export interface ConnectOptions extends SctpUdpPorts {
   /** TCP framing: `"rserpool"` for ASAP control associations, `"framed"` for data. */
   framing: Framing;
   /** PPID of `"rserpool"` framing. */
@@ -87,6 +87,8 @@ export async function connectEndpoint(
     ...options.sctp,
     hostname: loopbackOrWildcard(address.hostname),
     port: 0,
+    udpPort: options.udpPort,
+    sharedUdpPort: true,
   });
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -100,6 +102,7 @@ export async function connectEndpoint(
       ...options.sctp,
       hostname: address.hostname,
       port: address.port,
+      remoteUdpPort: options.remoteUdpPort,
     });
     endpoint.closeWhenIdle();
     return association;

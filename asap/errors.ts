@@ -21,6 +21,8 @@ import { errorCauseName } from "../wire/errors.ts";
  * - `invalid-cookie`: a state cookie did not verify (forged, altered, of another pool, too old).
  * - `closed`: the pool element, pool user or session is closed.
  * - `invalid`: an argument is out of range.
+ * - `local`: this program failed (a socket could not be bound, resources ran out), not a PE
+ *   or a registrar; nothing is reported about them.
  *
  * @example
  * ```ts
@@ -38,7 +40,8 @@ export type PoolErrorCode =
   | "failover-failed"
   | "invalid-cookie"
   | "closed"
-  | "invalid";
+  | "invalid"
+  | "local";
 
 /**
  * Options of a {@linkcode PoolError}.

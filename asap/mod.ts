@@ -93,4 +93,4 @@ export type {
   TransportAddress,
 } from "../transport/types.ts";
 export type { MulticastOptions } from "../transport/multicast.ts";
-export type { SctpTuning } from "../transport/sctp/config.ts";
+export type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";

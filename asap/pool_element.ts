@@ -19,7 +19,7 @@ import { RegistrarHunt, type RegistrarHuntOptions } from "./registrar_hunt.ts";
 import { MAX_LOAD } from "../policy/types.ts";
 import type { MulticastOptions } from "../transport/multicast.ts";
 import { type EndpointAddress, openListener } from "../transport/open.ts";
-import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
 import { errorCauseName } from "../wire/errors.ts";
 import type { Policy, PoolElementParameter, TransportParameter } from "../wire/types.ts";
@@ -56,7 +56,7 @@ export type HuntTuning = Pick<
  * };
  * ```
  */
-export interface PoolElementOptions {
+export interface PoolElementOptions extends SctpUdpPorts {
   /** The pool to register into (a string is UTF-8). */
   poolHandle: string | Uint8Array;
   /** Pool member selection policy with its data (default round robin). */
@@ -258,6 +258,8 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       registrars: options.registrars,
       announce: options.announce,
       sctp: options.sctp,
+      udpPort: options.udpPort,
+      remoteUdpPort: options.remoteUdpPort,
       clock: options.clock,
     });
     this.#channel = new RegistrarChannel(hunt, {
@@ -290,7 +292,9 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     }
     const listener = await openListener(
       options.listen,
-      options.listen.protocol === "tcp" ? { framing: "framed" } : { sctp: options.sctp },
+      options.listen.protocol === "tcp"
+        ? { framing: "framed" }
+        : { sctp: options.sctp, udpPort: options.udpPort },
     );
     let pe: PoolElement;
     try {

@@ -124,6 +124,8 @@ export class PoolUser implements AsyncDisposable {
         registrars: options.registrars,
         announce: options.announce,
         sctp: options.sctp,
+        udpPort: options.udpPort,
+        remoteUdpPort: options.remoteUdpPort,
         clock: options.clock,
       }),
       {},
@@ -299,6 +301,8 @@ export class PoolUser implements AsyncDisposable {
       maxRequestAttempts: o.maxRequestAttempts,
       ppid: o.ppid,
       sctp: o.sctp,
+      udpPort: o.udpPort,
+      remoteUdpPort: o.remoteUdpPort,
       ...options,
     });
     this.#sessions.add(session);

@@ -12,7 +12,8 @@ import { ASAP_PPID, connectEndpoint } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import type { SessionMessage } from "./pool_element_session.ts";
 import type { EndpointAddress } from "../transport/open.ts";
-import type { SctpTuning } from "../transport/sctp/config.ts";
+import { TransportError } from "../transport/errors.ts";
+import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, ReceivedMessage } from "../transport/types.ts";
 import type { PoolElementParameter } from "../wire/types.ts";
 
@@ -28,7 +29,7 @@ const logger = getLogger(["rserpool", "asap", "pu"]);
  * const options: PoolUserSessionOptions = { requestTimeout: 2000, maxFailoverAttempts: 4 };
  * ```
  */
-export interface PoolUserSessionOptions {
+export interface PoolUserSessionOptions extends SctpUdpPorts {
   /** Time a request waits for its response before the PE counts as failed (default 10000). */
   requestTimeout?: number;
   /** Bound of connecting to one PE (default 5000). */
@@ -54,6 +55,11 @@ export interface PoolUserSessionOptions {
    * within about half a second while a request waits, and within about a second when idle.
    */
   sctp?: SctpTuning;
+}
+
+/** Whether a connect failed on this side (bind, resources, limits of our own endpoint). */
+function isLocalFailure(e: unknown): boolean {
+  return e instanceof TransportError && (e.code === "local" || e.code === "limit");
 }
 
 /**
@@ -213,6 +219,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
   #maxRequestAttempts: number;
   #ppid: number;
   #sctp: SctpTuning | undefined;
+  #udpPorts: SctpUdpPorts;
   #association: Association | undefined;
   #current: PoolElementParameter | undefined;
   #generation = 0;
@@ -244,6 +251,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     this.#maxRequestAttempts = Math.max(1, options.maxRequestAttempts ?? 3);
     this.#ppid = options.ppid ?? 0;
     this.#sctp = { ...FAST_FAILOVER_SCTP, ...options.sctp };
+    this.#udpPorts = { udpPort: options.udpPort, remoteUdpPort: options.remoteUdpPort };
   }
 
   /**
@@ -533,10 +541,18 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
           timeout: this.#connectTimeout,
           signal: this.#controller.signal,
           sctp: this.#sctp,
+          ...this.#udpPorts,
         });
       } catch (e) {
         lastError = e;
         if (this.#closed) throw new PoolError("closed", "Session is closed");
+        if (isLocalFailure(e)) {
+          // Our own failure (a socket that cannot be bound, no resources) says nothing about
+          // the PE: it is neither reported nor skipped, and the caller learns the real cause.
+          throw new PoolError("local", `Could not open an association: ${String(e)}`, {
+            cause: e,
+          });
+        }
         logger.debug("PE {id} not reachable: {error}", {
           id: candidate.identifier.toString(16),
           error: String(e),

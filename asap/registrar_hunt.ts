@@ -14,7 +14,7 @@ import { ASAP_PPID, connectEndpoint } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import { type EndpointAddress, formatEndpointAddress } from "../transport/open.ts";
 import { type MulticastOptions, MulticastReceiver } from "../transport/multicast.ts";
-import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association } from "../transport/types.ts";
 
 const logger = getLogger(["rserpool", "asap", "hunt"]);
@@ -31,7 +31,7 @@ const logger = getLogger(["rserpool", "asap", "hunt"]);
  * };
  * ```
  */
-export interface RegistrarHuntOptions {
+export interface RegistrarHuntOptions extends SctpUdpPorts {
   /** Registrars to try (default none: then `announce` must find one). */
   registrars?: EndpointAddress[];
   /**
@@ -131,6 +131,7 @@ export class RegistrarHunt {
     >
   >;
   #sctp: SctpTuning | undefined;
+  #udpPorts: SctpUdpPorts;
   #clock: () => number;
   #receiver: Promise<MulticastReceiver | undefined> | undefined;
   #wakers = new Set<() => void>();
@@ -149,6 +150,7 @@ export class RegistrarHunt {
       maxHuntInterval: options.maxHuntInterval ?? 60_000,
     };
     this.#sctp = options.sctp;
+    this.#udpPorts = { udpPort: options.udpPort, remoteUdpPort: options.remoteUdpPort };
     this.#clock = options.clock ?? Date.now;
     if (options.announce !== undefined) {
       this.#receiver = MulticastReceiver.open(
@@ -279,6 +281,7 @@ export class RegistrarHunt {
             timeout: this.#options.connectTimeout,
             signal: controller.signal,
             sctp: this.#sctp,
+            ...this.#udpPorts,
           });
         } catch (e) {
           if (!controller.signal.aborted) {

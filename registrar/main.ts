@@ -47,11 +47,15 @@ Options:
   --max-pes-per-pool N         (default 10000)
   --max-pes N                  (default 1000000)
   --max-pool-handle-length N   bytes (default 32)
+  --sctp-udp-port N            UDP port of all SCTP endpoints (default: each endpoint's SCTP
+                               port); RSPLIB and Linux SCTP over UDP use 9899
+  --sctp-remote-udp-port N     UDP port of a peer that has not sent yet (default: its SCTP
+                               port; RSPLIB: 9899); a peer is answered on the port it sent from
   --log-level LEVEL            trace, debug, info, warning, error (default info)
   -h, --help                   this text
 
-TIME is 500ms, 5s, 2m or plain milliseconds. SCTP runs over UDP (RFC 6951) with the UDP port
-equal to the SCTP port.
+TIME is 500ms, 5s, 2m or plain milliseconds. SCTP runs over UDP (RFC 6951). To work with
+RSPLIB's registrar, PEs and PUs: --sctp-udp-port 9899 --sctp-remote-udp-port 9899.
 `;
 
 /** Reads the command line into registrar options and a log level. */
@@ -80,6 +84,8 @@ export function parseRegistrarArgs(
       "max-pes-per-pool": { type: "string" },
       "max-pes": { type: "string" },
       "max-pool-handle-length": { type: "string" },
+      "sctp-udp-port": { type: "string" },
+      "sctp-remote-udp-port": { type: "string" },
       "log-level": { type: "string" },
       "help": { type: "boolean", short: "h" },
     },
@@ -136,6 +142,10 @@ export function parseRegistrarArgs(
   options.maxPoolElementsPerPool = count("max-pes-per-pool", 1);
   options.maxPoolElements = count("max-pes", 1);
   options.maxPoolHandleLength = count("max-pool-handle-length", 1);
+  const port = (flag: keyof typeof v) =>
+    v[flag] === undefined ? undefined : parseCount(`--${flag}`, v[flag] as string, 1, 65535);
+  options.udpPort = port("sctp-udp-port");
+  options.remoteUdpPort = port("sctp-remote-udp-port");
   const logLevel = parseLogLevel("--log-level", v["log-level"] ?? "info");
   return { options, logLevel };
 }

@@ -14,7 +14,7 @@ import { Handlespace, type PoolElementEntry, poolHandleKey } from "../handlespac
 import { HandlespaceError } from "../handlespace/errors.ts";
 import { MulticastSender } from "../transport/multicast.ts";
 import { type EndpointAddress, openListener, type OpenOptions } from "../transport/open.ts";
-import type { SctpTuning } from "../transport/sctp/config.ts";
+import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
 import { ErrorCause, WireError } from "../wire/errors.ts";
 import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
@@ -34,7 +34,7 @@ import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
  * };
  * ```
  */
-export interface RegistrarOptions {
+export interface RegistrarOptions extends SctpUdpPorts {
   /** Server ID (default: random, not 0). */
   serverId?: number;
   /** ASAP endpoints to listen on (default SCTP on 127.0.0.1:3863). */
@@ -106,6 +106,8 @@ export interface RegistrarStats {
   keepAliveTimeouts: number;
   /** PEs removed when their registration life ran out. */
   lifetimeExpiries: number;
+  /** ENDPOINT_UNREACHABLE reports received (within the rate limit). */
+  unreachableReports: number;
   /** PEs removed after too many unreachability reports. */
   unreachableRemovals: number;
 }
@@ -203,6 +205,7 @@ export class Registrar implements AsyncDisposable {
     malformed: 0,
     keepAliveTimeouts: 0,
     lifetimeExpiries: 0,
+    unreachableReports: 0,
     unreachableRemovals: 0,
   };
   #options: Required<
@@ -257,7 +260,7 @@ export class Registrar implements AsyncDisposable {
       for (const address of addresses) {
         const open: OpenOptions = address.protocol === "tcp"
           ? { framing: "rserpool", ppid: ASAP_PPID }
-          : { sctp: options.sctp };
+          : { sctp: options.sctp, udpPort: options.udpPort };
         const listener = await openListener(address, open);
         const bound = { ...address, port: listener.addresses[0]?.port ?? address.port };
         registrar.#listeners.push({ address: bound, listener });
@@ -635,6 +638,7 @@ export class Registrar implements AsyncDisposable {
   }
 
   #onUnreachable(poolHandle: Uint8Array, identifier: number): void {
+    this.stats.unreachableReports++;
     const entry = this.handlespace.getPoolElement(poolHandle, identifier);
     const state = entry?.userData;
     if (entry === undefined || state === undefined) return;

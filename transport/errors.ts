@@ -13,6 +13,8 @@
  * - `limit`: a configured limit (associations, buffered bytes, message size) was reached.
  * - `invalid`: an argument was out of range.
  * - `io`: the socket underneath failed.
+ * - `local`: this side could not do it (a socket could not be bound, local resources ran
+ *   out): never a sign that the peer failed.
  *
  * @example
  * ```ts
@@ -20,7 +22,14 @@
  * const code: TransportErrorCode = "timeout";
  * ```
  */
-export type TransportErrorCode = "closed" | "timeout" | "refused" | "limit" | "invalid" | "io";
+export type TransportErrorCode =
+  | "closed"
+  | "timeout"
+  | "refused"
+  | "limit"
+  | "invalid"
+  | "io"
+  | "local";
 
 /**
  * The only error the transports throw or reject with.

@@ -25,7 +25,16 @@ export {
   type SctpEndpointStats,
   type SctpState,
   type SctpTuning,
+  type SctpUdpPorts,
 } from "./sctp/mod.ts";
+export {
+  type SctpBinding,
+  type SctpBindRequest,
+  type SctpPortReceiver,
+  SctpStack,
+  type SctpStackStats,
+  SharedUdpSocket,
+} from "./sctp/stack.ts";
 export type { SctpConfig } from "./sctp/config.ts";
 export type { UdpSocketApi } from "./sctp/udp_socket.ts";
 export {

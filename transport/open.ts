@@ -7,7 +7,7 @@
 
 import { TransportError } from "./errors.ts";
 import { connectSctp, listenSctp } from "./sctp/endpoint.ts";
-import type { SctpTuning } from "./sctp/config.ts";
+import type { SctpTuning, SctpUdpPorts } from "./sctp/config.ts";
 import { connectTcp } from "./tcp/connect.ts";
 import { listenTcp } from "./tcp/listen.ts";
 import type { Framing } from "./tcp/framing.ts";
@@ -104,7 +104,7 @@ export function formatEndpointAddress(address: EndpointAddress): string {
  * const asap: OpenOptions = { framing: "rserpool", ppid: 11 };
  * ```
  */
-export interface OpenOptions {
+export interface OpenOptions extends SctpUdpPorts {
   /** TCP framing (default "framed"); "rserpool" carries only ASAP or ENRP messages. */
   framing?: Framing;
   /** PPID of every message with "rserpool" framing. */
@@ -145,6 +145,8 @@ export function openAssociation(
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
     hostname: address.hostname,
     port: address.port,
+    udpPort: options.udpPort,
+    remoteUdpPort: options.remoteUdpPort,
   });
 }
 
@@ -176,5 +178,6 @@ export function openListener(
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
     hostname: address.hostname,
     port: address.port,
+    udpPort: options.udpPort,
   });
 }

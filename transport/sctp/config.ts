@@ -7,6 +7,28 @@
 import { TransportError } from "../errors.ts";
 
 /**
+ * UDP encapsulation ports of SCTP over UDP (RFC 6951), for every SCTP association and listener
+ * of a program. A peer is always answered on the UDP port it sent from; these say where to
+ * send before it has.
+ *
+ * Defaults: a listener's UDP port is its SCTP port; outgoing associations share one free UDP
+ * port of the process; a peer is first reached on its SCTP port. RSPLIB (sctplib) and Linux's
+ * SCTP over UDP use 9899 at both ends: set both to 9899 to talk to them.
+ *
+ * @example Talking to RSPLIB
+ * ```ts
+ * import type { SctpUdpPorts } from "./config.ts";
+ * const rsplib: SctpUdpPorts = { udpPort: 9899, remoteUdpPort: 9899 };
+ * ```
+ */
+export interface SctpUdpPorts {
+  /** Local UDP port of every SCTP association and listener (all share it). */
+  udpPort?: number;
+  /** A peer's UDP port until it has sent something (default: the peer's SCTP port). */
+  remoteUdpPort?: number;
+}
+
+/**
  * Protocol parameters of an SCTP association (RFC 9260, section 16). Times in milliseconds.
  *
  * @example Faster failure detection than the defaults

@@ -27,7 +27,7 @@ import {
 } from "./chunks.ts";
 import { resolveSctpConfig, type SctpConfig, type SctpTuning } from "./config.ts";
 import { makeCookie, readCookie } from "./cookie.ts";
-import { bindUdp, type UdpSocket } from "./udp_socket.ts";
+import { type SctpBinding, SctpStack, type SharedUdpSocket } from "./stack.ts";
 
 /**
  * Options of {@linkcode listenSctp} and {@linkcode SctpEndpoint.open}.
@@ -56,6 +56,13 @@ export interface SctpEndpointOptions extends SctpTuning {
    * (`--unstable-net`), which is faster, and `node:dgram` otherwise.
    */
   udpApi?: "auto" | "deno" | "node";
+  /** The SCTP stack whose UDP sockets to share (default {@linkcode SctpStack.default}). */
+  stack?: SctpStack;
+  /**
+   * With no `udpPort`: share the stack's socket for outgoing associations instead of binding
+   * a UDP port of the endpoint's own (what {@linkcode connectSctp} does).
+   */
+  sharedUdpPort?: boolean;
 }
 
 /**
@@ -84,6 +91,8 @@ export interface SctpConnectOptions extends SctpTuning {
   random?: () => number;
   /** UDP API of the connection's own endpoint (see {@linkcode SctpEndpointOptions.udpApi}). */
   udpApi?: "auto" | "deno" | "node";
+  /** The SCTP stack whose UDP sockets to share (default {@linkcode SctpStack.default}). */
+  stack?: SctpStack;
 }
 
 /** Counters of an endpoint. */
@@ -132,8 +141,9 @@ export class SctpEndpoint implements AssociationListener {
     initsAnswered: 0,
     cookiesRejected: 0,
   };
-  #sockets: { address: string; socket: UdpSocket }[] = [];
-  #socketFor = new Map<string, UdpSocket>();
+  #binding!: SctpBinding;
+  #sockets: readonly SharedUdpSocket[] = [];
+  #socketFor = new Map<string, SharedUdpSocket>();
   #port = 0;
   #byTag = new Map<number, SctpAssociation>();
   #byRemote = new Map<string, SctpAssociation>();
@@ -141,14 +151,6 @@ export class SctpEndpoint implements AssociationListener {
   #closing = false;
   #closeWhenIdle = false;
   #socketsClosed = false;
-  #sendsInProgress = 0;
-  #closeAfterSends = false;
-  #onSent = (): void => {
-    if (--this.#sendsInProgress === 0 && this.#closeAfterSends) {
-      this.#closeAfterSends = false;
-      this.#closeSockets();
-    }
-  };
   #accepted: SctpAssociation[] = [];
   #acceptWaiters: ((a: Association | null) => void)[] = [];
   #secret: Uint8Array;
@@ -185,31 +187,20 @@ export class SctpEndpoint implements AssociationListener {
    */
   static async open(options: SctpEndpointOptions = {}): Promise<SctpEndpoint> {
     const endpoint = new SctpEndpoint(options);
-    const hosts = list(options.hostname, "127.0.0.1");
-    for (const h of hosts) {
-      if (ipAddressFamily(h) === undefined) {
-        throw new TransportError("invalid", `Invalid local address '${h}'`);
-      }
-    }
-    let udpPort = options.udpPort ?? options.port ?? 0;
-    try {
-      for (const address of hosts) {
-        const socket = await bindUdp(
-          address,
-          udpPort,
-          (bytes, from, fromPort) => endpoint.#onDatagram(bytes, from, fromPort),
-          options.udpApi,
-        );
-        if (udpPort === 0) udpPort = socket.port;
-        endpoint.#sockets.push({ address, socket });
-      }
-    } catch (e) {
-      for (const s of endpoint.#sockets) s.socket.close();
-      throw new TransportError("io", `Could not bind UDP port ${udpPort}: ${String(e)}`, {
-        cause: e,
-      });
-    }
-    endpoint.#port = options.port === undefined || options.port === 0 ? udpPort : options.port;
+    const stack = options.stack ?? SctpStack.default;
+    const port = options.port ?? 0;
+    const udpPort = options.udpPort ?? port;
+    endpoint.#binding = await stack.bind({
+      hostnames: list(options.hostname, "127.0.0.1"),
+      udpPort,
+      sctpPort: port,
+      shared: options.sharedUdpPort === true && udpPort === 0,
+      udpApi: options.udpApi,
+      receiver: (bytes, socket, from, fromPort) =>
+        endpoint.#onDatagram(bytes, socket, from, fromPort),
+    });
+    endpoint.#sockets = endpoint.#binding.sockets;
+    endpoint.#port = endpoint.#binding.sctpPort;
     return endpoint;
   }
 
@@ -220,12 +211,12 @@ export class SctpEndpoint implements AssociationListener {
 
   /** The local UDP encapsulation port. */
   get udpPort(): number {
-    return this.#sockets[0]?.socket.port ?? 0;
+    return this.#sockets[0]?.port ?? 0;
   }
 
   /** The UDP API underneath: `"deno"` (`Deno.listenDatagram`) or `"node"` (`node:dgram`). */
   get udpApi(): "deno" | "node" {
-    return this.#sockets[0]?.socket.api ?? "node";
+    return this.#sockets[0]?.api ?? "node";
   }
 
   /** Number of associations alive. */
@@ -313,21 +304,10 @@ export class SctpEndpoint implements AssociationListener {
 
   #closeSockets(): void {
     this.#closing = true;
-    // Close only once the packets handed to node:dgram have left (a final ABORT or SHUTDOWN
-    // COMPLETE would otherwise be dropped: its send is still queued when we get here).
-    if (this.#sendsInProgress > 0) {
-      this.#closeAfterSends = true;
-      return;
-    }
     if (this.#socketsClosed) return;
     this.#socketsClosed = true;
-    for (const s of this.#sockets) {
-      try {
-        s.socket.close();
-      } catch {
-        // already closed
-      }
-    }
+    // A shared socket closes when its last endpoint leaves, once its queued sends have left.
+    this.#binding.release();
   }
 
   #freshTag(): number {
@@ -351,19 +331,13 @@ export class SctpEndpoint implements AssociationListener {
       if (socket === undefined) return;
       this.#socketFor.set(address, socket);
     }
-    try {
-      this.#sendsInProgress++;
-      socket.send(packet, udpPort, address, this.#onSent);
-    } catch {
-      this.#sendsInProgress--;
-      // A send error is a lost packet; retransmission takes care of it.
-    }
+    socket.send(packet, address, udpPort);
   }
 
-  #onDatagram(bytes: Uint8Array, address: string, udpPort: number): void {
+  #onDatagram(bytes: Uint8Array, _socket: SharedUdpSocket, address: string, udpPort: number) {
     this.stats.received++;
     const packet = decodePacket(bytes);
-    if (packet === undefined || packet.destinationPort !== this.#port) {
+    if (packet === undefined) {
       this.stats.malformed++;
       return;
     }
@@ -548,18 +522,17 @@ export class SctpEndpoint implements AssociationListener {
 
 /** The socket whose address shares the longest prefix with the destination, same family. */
 function chooseSocket(
-  sockets: { address: string; socket: UdpSocket }[],
+  sockets: readonly SharedUdpSocket[],
   destination: string,
-): UdpSocket | undefined {
+): SharedUdpSocket | undefined {
   const family = ipAddressFamily(destination);
-  let best: UdpSocket | undefined;
+  let best: SharedUdpSocket | undefined;
   let bestScore = -1;
   for (const s of sockets) {
-    const wildcard = s.address === "0.0.0.0" || s.address === "::";
     if (ipAddressFamily(s.address) !== family && !(s.address === "::")) continue;
-    const score = wildcard ? 0 : commonPrefix(s.address, destination);
+    const score = s.wildcard ? 0 : commonPrefix(s.address, destination);
     if (score > bestScore) {
-      best = s.socket;
+      best = s;
       bestScore = score;
     }
   }
@@ -614,6 +587,7 @@ export async function connectSctp(options: SctpConnectOptions): Promise<SctpAsso
     hostname: options.localHostname ?? (loopback || wildcard),
     port: options.localPort ?? 0,
     udpPort: options.udpPort,
+    sharedUdpPort: true,
   });
   try {
     const association = await endpoint.connect(options);

@@ -24,9 +24,17 @@ export {
   type SctpState,
 } from "./association.ts";
 export type { RawChunk, SctpPacket } from "./chunks.ts";
-export type { SctpConfig, SctpTuning } from "./config.ts";
+export type { SctpConfig, SctpTuning, SctpUdpPorts } from "./config.ts";
 export { crc32c } from "./crc32c.ts";
 export type { UdpSocketApi } from "./udp_socket.ts";
+export {
+  type SctpBinding,
+  type SctpBindRequest,
+  type SctpPortReceiver,
+  SctpStack,
+  type SctpStackStats,
+  SharedUdpSocket,
+} from "./stack.ts";
 export {
   connectSctp,
   listenSctp,

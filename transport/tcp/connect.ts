@@ -64,6 +64,9 @@ function connectError(error: unknown, what: string): TransportError {
   ) {
     return new TransportError("refused", `${what} refused: ${text}`, { cause: error });
   }
+  if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable) {
+    return new TransportError("local", `${what} failed here: ${text}`, { cause: error });
+  }
   return new TransportError("io", `${what} failed: ${text}`, { cause: error });
 }
 
