@@ -248,9 +248,12 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     const addresses = options.listen.protocol === "sctp"
       ? listener.addresses.map((a) => a.hostname)
       : [options.listen.hostname];
+    // Data plus control: the sessions carry ASAP (COOKIE, COOKIE_ECHO, BUSINESS_CARD) beside the
+    // application's messages, and RSPLIB's registrar refuses to mix "data only" PEs with its
+    // own, which all say so.
     this.#userTransport = options.listen.protocol === "sctp"
-      ? { protocol: "sctp", port, transportUse: "data", addresses }
-      : { protocol: "tcp", port, transportUse: "data", addresses };
+      ? { protocol: "sctp", port, transportUse: "data-control", addresses }
+      : { protocol: "tcp", port, transportUse: "data-control", addresses };
     this.#firstPromise = new Promise((resolve, reject) => this.#first = { resolve, reject });
     this.#firstPromise.catch(() => {});
     const hunt = new RegistrarHunt({

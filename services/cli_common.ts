@@ -6,7 +6,7 @@
 
 import type { MulticastOptions } from "../transport/multicast.ts";
 import { type EndpointAddress, parseEndpointAddress } from "../transport/open.ts";
-import { UsageError } from "../cli/options.ts";
+import { parseCount, UsageError } from "../cli/options.ts";
 import { services } from "./mod.ts";
 import type { Service } from "./service.ts";
 
@@ -18,6 +18,8 @@ export const COMMON_OPTIONS = {
   "announce": { type: "string" },
   "announce-interface": { type: "string" },
   "log-level": { type: "string" },
+  "sctp-udp-port": { type: "string" },
+  "sctp-remote-udp-port": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -28,7 +30,28 @@ export const COMMON_HELP = `  --service NAME               ${Object.keys(service
   --announce GROUP:PORT        also find registrars by SERVER_ANNOUNCE on this group
   --announce-interface ADDR    interface address for --announce (default 127.0.0.1)
   --log-level LEVEL            trace, debug, info, warning, error (default warning)
+  --sctp-udp-port N            local UDP port of every SCTP association and listener of the
+                               process (SCTP over UDP, RFC 6951); 9899 to talk to RSPLIB
+                               (default: a listener's SCTP port, else a free port)
+  --sctp-remote-udp-port N     UDP port of an SCTP peer before it has sent anything; 9899 for
+                               RSPLIB (default: the peer's SCTP port)
   -h, --help                   this text`;
+
+/**
+ * The SCTP UDP encapsulation ports of `--sctp-udp-port` and `--sctp-remote-udp-port`, as the
+ * options `udpPort` and `remoteUdpPort` of a PE or PU (absent when not given).
+ */
+export function udpPortsOf(
+  udpPort: string | undefined,
+  remoteUdpPort: string | undefined,
+): { udpPort?: number; remoteUdpPort?: number } {
+  const ports: { udpPort?: number; remoteUdpPort?: number } = {};
+  if (udpPort !== undefined) ports.udpPort = parseCount("--sctp-udp-port", udpPort, 0, 65535);
+  if (remoteUdpPort !== undefined) {
+    ports.remoteUdpPort = parseCount("--sctp-remote-udp-port", remoteUdpPort, 1, 65535);
+  }
+  return ports;
+}
 
 /** The service named on the command line. */
 export function serviceOf(name: string | undefined): Service {

@@ -1,5 +1,6 @@
 /**
- * The Discard service: the PE reads and drops every message.
+ * The Discard service, as RSPLIB's: the PE reads and drops every message, whatever its PPID
+ * (the PU sends PPID 0).
  *
  * @module
  */

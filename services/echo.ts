@@ -1,5 +1,6 @@
 /**
- * The Echo service: the PE sends every message back.
+ * The Echo service, as RSPLIB's: the PE sends every message back unchanged, with the PPID and
+ * stream it came with. The PU sends PPID 0 (as RSPLIB's `rspterminal` writes).
  *
  * @module
  */
@@ -24,7 +25,7 @@ export const echo: Service = {
   defaultPool: "EchoPool",
 
   async serve(session: PoolElementSession, _context: ServeContext): Promise<void> {
-    for await (const m of session) await session.send(m.data, { ppid: m.ppid });
+    for await (const m of session) await session.send(m.data, { ppid: m.ppid, stream: m.stream });
   },
 
   async use(session: PoolUserSession, options: UseOptions): Promise<UseResult> {

@@ -15,7 +15,17 @@ import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/opt
 import { parseEndpointAddress } from "../transport/open.ts";
 import { isPolicyName, policyFields } from "../wire/parameters.ts";
 import type { Policy } from "../wire/types.ts";
-import { announceOf, COMMON_HELP, COMMON_OPTIONS, registrarsOf, serviceOf } from "./cli_common.ts";
+import { createCalcApp } from "./calc_app.ts";
+import {
+  announceOf,
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  registrarsOf,
+  serviceOf,
+  udpPortsOf,
+} from "./cli_common.ts";
+import { createPingPong } from "./ping_pong.ts";
+import type { ServeContext, Service } from "./service.ts";
 
 const HELP = `Usage: pe --service NAME [options]
 
@@ -36,6 +46,19 @@ ${COMMON_HELP}
   --reregistration-interval TIME
                                (default 30s)
   --registration-life TIME     (default 3 x interval + 3s)
+
+PingPong (RSPLIB's -ppp* options):
+  --failure-after N            abort a session after N pongs, to test failover (default 0, never)
+
+CalcApp (RSPLIB's -cap* options; with a least-used policy the PE registers its load, running
+jobs / max jobs):
+  --max-jobs N                 jobs run at the same time, more are rejected (default 10)
+  --capacity N                 calculations per second, shared by the jobs (default 1000000)
+  --keep-alive-interval TIME   from a job's start or last KEEPALIVE_ACK to the next KEEPALIVE
+                               (default 2500ms)
+  --keep-alive-timeout TIME    KEEPALIVE unanswered this long drops the job (default 2500ms)
+  --cookie-max-time TIME       longest time between a job's cookies (default 5s)
+  --cookie-max-calculations N  most calculations between a job's cookies (default 5000000)
 `;
 
 const FRACTION = 0xffffffff;
@@ -65,6 +88,13 @@ async function main(args: string[]): Promise<number> {
         "cookie-secret": { type: "string" },
         "reregistration-interval": { type: "string" },
         "registration-life": { type: "string" },
+        "failure-after": { type: "string" },
+        "max-jobs": { type: "string" },
+        "capacity": { type: "string" },
+        "keep-alive-interval": { type: "string" },
+        "keep-alive-timeout": { type: "string" },
+        "cookie-max-time": { type: "string" },
+        "cookie-max-calculations": { type: "string" },
       },
     }).values;
     if (values.help) {
@@ -76,9 +106,31 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   let start: Parameters<typeof PoolElement.start>[0];
-  let service;
+  let service: Service;
   try {
     service = serviceOf(values.service);
+    const count = (flag: string, text: string | undefined, min = 0) =>
+      text === undefined ? undefined : parseCount(`--${flag}`, text, min);
+    const duration = (flag: string, text: string | undefined) =>
+      text === undefined ? undefined : parseDuration(`--${flag}`, text);
+    if (service.name === "pingpong") {
+      service = createPingPong({ failureAfter: count("failure-after", values["failure-after"]) });
+    } else if (service.name === "calcapp") {
+      service = createCalcApp({
+        server: {
+          maxJobs: count("max-jobs", values["max-jobs"], 1),
+          capacity: count("capacity", values.capacity, 1),
+          keepAliveInterval: duration("keep-alive-interval", values["keep-alive-interval"]),
+          keepAliveTimeout: duration("keep-alive-timeout", values["keep-alive-timeout"]),
+          cookieMaxTime: duration("cookie-max-time", values["cookie-max-time"]),
+          cookieMaxCalculations: count(
+            "cookie-max-calculations",
+            values["cookie-max-calculations"],
+            1,
+          ),
+        },
+      });
+    }
     const name = values.policy ?? "round-robin";
     if (!isPolicyName(name)) throw new UsageError(`--policy: unknown policy '${name}'`);
     const data: Record<string, number> = {
@@ -112,6 +164,7 @@ async function main(args: string[]): Promise<number> {
       registrationLife: values["registration-life"] === undefined
         ? undefined
         : parseDuration("--registration-life", values["registration-life"]),
+      ...udpPortsOf(values["sctp-udp-port"], values["sctp-remote-udp-port"]),
     };
     await setUpLogging(parseLogLevel("--log-level", values["log-level"] ?? "warning"));
   } catch (e) {
@@ -120,13 +173,23 @@ async function main(args: string[]): Promise<number> {
   }
   const logger = getLogger(["rserpool", "services", "pe"]);
   const print = (line: string) => console.log(line);
-  let pe: PoolElement;
+  let pe: PoolElement | undefined;
+  // One context for all sessions: services keep their per-PE state by it.
+  const context: ServeContext = {
+    get identifier(): number {
+      return pe?.identifier ?? start.identifier ?? 0;
+    },
+    print,
+    setLoad: (fraction) => {
+      if (pe !== undefined && "load" in pe.policy) pe.setLoad(fraction);
+    },
+  };
   try {
     pe = await PoolElement.start({
       ...start,
       onSession: async (session) => {
         try {
-          await service.serve(session, { identifier: pe.identifier, print });
+          await service.serve(session, context);
         } catch (e) {
           logger.info("Session ended: {error}", { error: String(e) });
         }
@@ -147,6 +210,7 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
+  await service.stop?.(context);
   await pe.close();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

@@ -11,7 +11,16 @@ import { parseArgs } from "node:util";
 import { PoolUser } from "../asap/pool_user.ts";
 import { setUpLogging } from "../cli/logging.ts";
 import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
-import { announceOf, COMMON_HELP, COMMON_OPTIONS, registrarsOf, serviceOf } from "./cli_common.ts";
+import { createCalcApp } from "./calc_app.ts";
+import {
+  announceOf,
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  registrarsOf,
+  serviceOf,
+  udpPortsOf,
+} from "./cli_common.ts";
+import type { Service } from "./service.ts";
 
 const HELP = `Usage: pu --service NAME [options]
 
@@ -20,10 +29,17 @@ another when that one fails.
 
 Options:
 ${COMMON_HELP}
-  --count N                    requests (or messages) to send (default 10)
+  --count N                    requests, messages, lines or jobs (default 10)
   --interval TIME              pause between them (default 0)
   --size N                     message size for echo and discard (default 64)
   --request-timeout TIME       a request not answered in time fails the PE over (default 5s)
+
+CalcApp (RSPLIB's calcappclient options):
+  --job-size N                 calculations per job (default 5000000)
+  --keep-alive-interval TIME   from ACCEPT or the last KEEPALIVE_ACK to the next KEEPALIVE
+                               (default 5s)
+  --keep-alive-timeout TIME    REQUEST or KEEPALIVE unanswered this long fails the PE over
+                               (default 5s)
 `;
 
 async function main(args: string[]): Promise<number> {
@@ -38,6 +54,9 @@ async function main(args: string[]): Promise<number> {
         "interval": { type: "string" },
         "size": { type: "string" },
         "request-timeout": { type: "string" },
+        "job-size": { type: "string" },
+        "keep-alive-interval": { type: "string" },
+        "keep-alive-timeout": { type: "string" },
       },
     }).values;
     if (values.help) {
@@ -49,12 +68,25 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   let pu: PoolUser;
-  let service;
+  let service: Service;
   let count: number;
   let interval: number;
   let size: number;
   try {
     service = serviceOf(values.service);
+    if (service.name === "calcapp") {
+      const duration = (flag: string, text: string | undefined) =>
+        text === undefined ? undefined : parseDuration(`--${flag}`, text);
+      service = createCalcApp({
+        client: {
+          jobSize: values["job-size"] === undefined
+            ? undefined
+            : parseCount("--job-size", values["job-size"], 1, Number.MAX_SAFE_INTEGER),
+          keepAliveInterval: duration("keep-alive-interval", values["keep-alive-interval"]),
+          keepAliveTimeout: duration("keep-alive-timeout", values["keep-alive-timeout"]),
+        },
+      });
+    }
     const registrars = registrarsOf(values.registrar);
     const announce = announceOf(values.announce, values["announce-interface"]);
     if (registrars.length === 0 && announce === undefined) {
@@ -67,7 +99,12 @@ async function main(args: string[]): Promise<number> {
       ? 5000
       : parseDuration("--request-timeout", values["request-timeout"]);
     await setUpLogging(parseLogLevel("--log-level", values["log-level"] ?? "warning"));
-    pu = new PoolUser({ registrars, announce, requestTimeout });
+    pu = new PoolUser({
+      registrars,
+      announce,
+      requestTimeout,
+      ...udpPortsOf(values["sctp-udp-port"], values["sctp-remote-udp-port"]),
+    });
   } catch (e) {
     console.error(`pu: ${(e as Error).message}`);
     return 2;
@@ -86,7 +123,13 @@ async function main(args: string[]): Promise<number> {
         }));
       }
     });
-    const result = await service.use(session, { count, interval, size, print });
+    const result = await service.use(session, {
+      count,
+      interval,
+      size,
+      print,
+      openSession: () => pu.connect(pool),
+    });
     print(JSON.stringify({ ...result, failovers: session.failovers }));
     return result.ok ? 0 : 1;
   } catch (e) {

@@ -5,11 +5,14 @@
  * @module
  */
 
+import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
+import { ASAP_PPID } from "../asap/connect.ts";
 import type { PoolElementSession } from "../asap/pool_element_session.ts";
 import type { PoolUserSession } from "../asap/pool_user_session.ts";
 
 /**
- * What the PE side of a service gets besides the session.
+ * What the PE side of a service gets besides the session. A PE passes the same object to every
+ * session it serves, so that a service can keep state per PE (CalcApp's jobs and capacity).
  *
  * @example
  * ```ts
@@ -19,9 +22,14 @@ import type { PoolUserSession } from "../asap/pool_user_session.ts";
  */
 export interface ServeContext {
   /** The PE's identifier. */
-  identifier: number;
+  readonly identifier: number;
   /** Prints a line of output. */
   print: (line: string) => void;
+  /**
+   * Reports the PE's load, a fraction from 0 to 1; the PE re-registers with it when its policy
+   * has a load (least-used and the like). Absent when nothing is listening.
+   */
+  setLoad?: (fraction: number) => void;
 }
 
 /**
@@ -42,6 +50,11 @@ export interface UseOptions {
   size: number;
   /** Prints a line of output. */
   print: (line: string) => void;
+  /**
+   * Opens another session with the same pool, for services that use a fresh session per job
+   * (CalcApp, as RSPLIB's client does); without it they reuse the one given.
+   */
+  openSession?: () => Promise<PoolUserSession>;
 }
 
 /**
@@ -84,6 +97,79 @@ export interface Service {
   serve(session: PoolElementSession, context: ServeContext): Promise<void>;
   /** Uses a session as a PU. */
   use(session: PoolUserSession, options: UseOptions): Promise<UseResult>;
+  /**
+   * Called once when the PE stops, before it deregisters (CalcApp hands its PUs a last cookie
+   * here, as RSPLIB's clean shutdown does).
+   */
+  stop?(context: ServeContext): Promise<void>;
+}
+
+/**
+ * Something a PU sent on a session of a service that handles RSPLIB's raw cookies: an
+ * application message, or the bytes of a COOKIE_ECHO.
+ *
+ * @example
+ * ```ts
+ * import type { RawSessionEvent } from "./service.ts";
+ * const size = (e: RawSessionEvent) => e.type === "message" ? e.data.length : e.cookie.length;
+ * ```
+ */
+export type RawSessionEvent =
+  | { type: "message"; data: Uint8Array; ppid: number; stream: number }
+  | { type: "cookie-echo"; cookie: Uint8Array };
+
+/**
+ * Reads a PE session as RSPLIB's services do: application messages, and COOKIE_ECHOs handed
+ * over as the plain bytes the PU echoed (RSPLIB's cookies are the application's own structs,
+ * not sealed state), in the order they arrived. Other ASAP messages are dropped. Use it instead
+ * of iterating the session, not beside it.
+ *
+ * @example
+ * ```ts ignore
+ * import type { PoolElementSession } from "../asap/pool_element_session.ts";
+ * import { rawSessionEvents } from "./service.ts";
+ * async function serve(session: PoolElementSession): Promise<void> {
+ *   for await (const e of rawSessionEvents(session)) {
+ *     if (e.type === "message") await session.send(e.data);
+ *   }
+ * }
+ * ```
+ */
+export async function* rawSessionEvents(
+  session: PoolElementSession,
+): AsyncGenerator<RawSessionEvent, void, undefined> {
+  for (;;) {
+    const m = await session.association.receive();
+    if (m === null) return;
+    if (m.ppid !== ASAP_PPID) {
+      yield { type: "message", data: m.data, ppid: m.ppid, stream: m.stream };
+      continue;
+    }
+    try {
+      const asap = decodeAsapMessage(m.data);
+      if (asap.type === "cookie-echo") yield { type: "cookie-echo", cookie: asap.cookie };
+    } catch {
+      // Not ASAP after all: dropped, as RSPLIB drops what it cannot parse.
+    }
+  }
+}
+
+/**
+ * Sends an ASAP COOKIE (PPID 11) with `cookie` as its plain bytes, as RSPLIB's
+ * `rsp_send_cookie` does; the PU echoes them to the PE it fails over to.
+ *
+ * @example
+ * ```ts ignore
+ * import type { PoolElementSession } from "../asap/pool_element_session.ts";
+ * import { sendRawCookie } from "./service.ts";
+ * declare const session: PoolElementSession;
+ * await sendRawCookie(session, new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function sendRawCookie(session: PoolElementSession, cookie: Uint8Array): Promise<void> {
+  return session.association.send(encodeAsapMessage({ type: "cookie", cookie }), {
+    ppid: ASAP_PPID,
+  });
 }
 
 /** The text of bytes (UTF-8). */

@@ -1,0 +1,212 @@
+// CalcApp end to end over real sockets: the bytes our PE sends, jobs of our PU at our PEs, load
+// reports, and failover of a job from its cookie when its PE dies or stops.
+
+import assert from "node:assert/strict";
+import { decodeAsapMessage, encodeAsapMessage } from "../../asap/codec.ts";
+import { ASAP_PPID, connectEndpoint } from "../../asap/connect.ts";
+import type { Association } from "../../transport/types.ts";
+import { createCalcApp, runCalcAppJob } from "../../services/calc_app.ts";
+import {
+  type CalcAppMessage,
+  decodeCalcApp,
+  decodeCalcAppCookie,
+  encodeCalcApp,
+  encodeCalcAppCookie,
+  PPID_CALCAPP,
+} from "../../services/calc_app_messages.ts";
+import { sleep, startPu, startRegistrar, startServicePe, waitFor } from "./helpers.ts";
+
+type Seen =
+  | { kind: "calcapp"; message: CalcAppMessage; bytes: Uint8Array }
+  | { kind: "cookie"; cookie: Uint8Array };
+
+/** Reads what a PE sends until `until` holds for the last thing seen (or the end). */
+async function readUntil(a: Association, until: (s: Seen) => boolean): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  for (;;) {
+    const m = await a.receive();
+    if (m === null) return seen;
+    let s: Seen;
+    if (m.ppid === ASAP_PPID) {
+      const asap = decodeAsapMessage(m.data);
+      assert.ok(asap.type === "cookie", `unexpected ASAP ${asap.type}`);
+      s = { kind: "cookie", cookie: asap.cookie };
+    } else {
+      assert.equal(m.ppid, PPID_CALCAPP);
+      const message = decodeCalcApp(m.data);
+      assert.ok(message !== undefined);
+      s = { kind: "calcapp", message, bytes: m.data };
+    }
+    seen.push(s);
+    if (until(s)) return seen;
+  }
+}
+
+const msg = (type: CalcAppMessage["type"], jobId: number, jobSize = 0, completed = 0) =>
+  encodeCalcApp({ type, jobId, jobSize, completed });
+
+Deno.test("CalcApp PE: ACCEPT, KEEPALIVE, cookies and COMPLETE in RSPLIB's bytes; REJECT when full; load", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const service = createCalcApp({
+    server: {
+      maxJobs: 1,
+      capacity: 1_000_000,
+      keepAliveInterval: 60,
+      keepAliveTimeout: 1000,
+      cookieMaxTime: 50,
+      cookieMaxCalculations: 1_000_000,
+    },
+  });
+  const pe = await startServicePe(registrar, service, { policy: { name: "least-used", load: 0 } });
+  try {
+    const a = await connectEndpoint(pe.pe.address, { framing: "framed", timeout: 2000 });
+    await a.send(msg("request", 7, 300_000), { ppid: PPID_CALCAPP }); // 300 ms of work
+    const first = await readUntil(a, () => true);
+    assert.equal(first[0].kind, "calcapp");
+    assert.deepEqual(first[0].kind === "calcapp" && first[0].bytes, msg("accept", 7));
+    await waitFor(() => pe.loads.includes(1), "load 1 reported");
+    assert.equal(pe.pe.policy.name === "least-used" && pe.pe.policy.load, 0xffffffff);
+
+    // Full: a second job is rejected.
+    const b = await connectEndpoint(pe.pe.address, { framing: "framed", timeout: 2000 });
+    await b.send(msg("request", 8, 10), { ppid: PPID_CALCAPP });
+    const rejected = await readUntil(b, () => true);
+    assert.deepEqual(rejected[0].kind === "calcapp" && rejected[0].bytes, msg("reject", 8));
+    await b.close();
+
+    // A KEEPALIVE of the PU is answered; the PE's KEEPALIVEs are answered by us.
+    await a.send(msg("keepalive", 7), { ppid: PPID_CALCAPP });
+    const rest = await readUntil(a, (s) => {
+      if (s.kind === "calcapp" && s.message.type === "keepalive") {
+        a.send(msg("keepalive-ack", 7), { ppid: PPID_CALCAPP }).catch(() => {});
+      }
+      return s.kind === "calcapp" && s.message.type === "complete";
+    });
+    const types = rest.map((s) => s.kind === "calcapp" ? s.message.type : "cookie");
+    assert.ok(types.includes("keepalive-ack"), types.join());
+    assert.ok(types.includes("keepalive"), types.join());
+    const last = rest.at(-1)!;
+    assert.deepEqual(last.kind === "calcapp" && last.bytes, msg("complete", 7, 300_000, 300_000));
+    const cookies = rest.flatMap((s) => s.kind === "cookie" ? [s.cookie] : []);
+    assert.ok(cookies.length >= 3, `${cookies.length} cookies`);
+    let before = -1;
+    for (const c of cookies) {
+      assert.equal(c.length, 20);
+      const cookie = decodeCalcAppCookie(c)!;
+      assert.equal(cookie.jobId, 7);
+      assert.equal(cookie.jobSize, 300_000);
+      assert.ok(cookie.completed > before && cookie.completed <= 300_000);
+      before = cookie.completed;
+    }
+    await waitFor(() => pe.loads.at(-1) === 0, "load 0 reported");
+    await a.close();
+  } finally {
+    await pe.stop();
+  }
+});
+
+Deno.test("CalcApp PE: a COOKIE_ECHO resumes the job where the cookie says; a KEEPALIVE unanswered drops it", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const service = createCalcApp({
+    server: { capacity: 1_000_000, keepAliveInterval: 50, keepAliveTimeout: 50 },
+  });
+  const pe = await startServicePe(registrar, service);
+  try {
+    const a = await connectEndpoint(pe.pe.address, { framing: "framed", timeout: 2000 });
+    const started = performance.now();
+    const cookie = encodeCalcAppCookie({ jobId: 3, jobSize: 10_000_000, completed: 9_900_000 });
+    await a.send(encodeAsapMessage({ type: "cookie-echo", cookie }), { ppid: ASAP_PPID });
+    const seen = await readUntil(a, (s) => s.kind === "calcapp" && s.message.type === "complete");
+    const types = seen.map((s) => s.kind === "calcapp" ? s.message.type : "cookie");
+    assert.equal(types[0], "accept");
+    assert.equal(types.at(-1), "complete");
+    // 100,000 calculations left at 1,000,000/s: about 100 ms, not 10 s.
+    assert.ok(performance.now() - started < 2000);
+    assert.match(pe.lines.join("\n"), /"from":"cookie"/);
+
+    // Keep-alives we do not answer: the job is dropped, no COMPLETE comes.
+    await a.send(msg("request", 4, 5_000_000), { ppid: PPID_CALCAPP });
+    await readUntil(a, (s) => s.kind === "calcapp" && s.message.type === "keepalive");
+    await waitFor(() => pe.lines.some((l) => l.includes("keep-alive-timeout")), "job dropped");
+    await a.close();
+  } finally {
+    await pe.stop();
+  }
+});
+
+Deno.test("CalcApp session: our PU runs jobs at our PE, one session per job", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const service = createCalcApp({
+    server: { capacity: 2_000_000 },
+    client: { jobSize: 100_000, keepAliveInterval: 20 },
+  });
+  const pe = await startServicePe(registrar, service);
+  const pu = startPu(registrar);
+  try {
+    const session = await pu.connect("CalcAppPool");
+    const lines: string[] = [];
+    const result = await service.use(session, {
+      count: 3,
+      interval: 0,
+      size: 0,
+      print: (l) => lines.push(l),
+      openSession: () => pu.connect("CalcAppPool"),
+    });
+    assert.equal(result.ok, true, result.detail);
+    assert.equal(result.completed, 3);
+    const jobs = lines.map((l) => JSON.parse(l)).filter((j) => j.completed !== undefined);
+    assert.deepEqual(jobs.map((j) => [j.job, j.size, j.completed]), [
+      [1, 100_000, 100_000],
+      [2, 100_000, 100_000],
+      [3, 100_000, 100_000],
+    ]);
+    await session.close();
+  } finally {
+    await pu.close();
+    await pe.stop();
+  }
+});
+
+for (const how of ["killed", "stopped"] as const) {
+  Deno.test(`CalcApp failover: the PE is ${how} mid-job; the job resumes from its cookie at another PE`, async () => {
+    await using registrar = await startRegistrar("tcp");
+    const service = createCalcApp({
+      // 1.5 s of work, a cookie every 100 ms.
+      server: { capacity: 200_000, cookieMaxTime: 100 },
+      client: { jobSize: 300_000, keepAliveInterval: 200, keepAliveTimeout: 1000 },
+    });
+    const a = await startServicePe(registrar, service);
+    const b = await startServicePe(registrar, service);
+    const pu = startPu(registrar);
+    try {
+      await using session = await pu.connect("CalcAppPool");
+      const failovers: boolean[] = [];
+      session.onEvent((e) => e.type === "failover" && failovers.push(e.cookieEchoed));
+      const first = session.poolElement!.identifier;
+      const [victim, survivor] = first === a.pe.identifier ? [a, b] : [b, a];
+      const job = runCalcAppJob(session, 1, {
+        jobSize: 300_000,
+        keepAliveInterval: 200,
+        keepAliveTimeout: 1000,
+      });
+      await sleep(700);
+      if (how === "killed") await victim.kill();
+      else await victim.stop();
+      const result = await job;
+      assert.equal(result.outcome, "completed", JSON.stringify(result));
+      assert.ok(result.outcome === "completed" && result.completed === 300_000);
+      assert.deepEqual(failovers, [true]);
+      assert.equal(session.poolElement?.identifier, survivor.pe.identifier);
+      const resumed = survivor.lines.map((l) => JSON.parse(l)).find((l) => l.from === "cookie");
+      assert.ok(resumed !== undefined, survivor.lines.join("\n"));
+      assert.equal(resumed.job, 1);
+      // At least what was done up to the last cookie before the failure (~100k of 300k).
+      assert.ok(resumed.completed >= 60_000, `resumed at ${resumed.completed}`);
+      assert.ok(!survivor.lines.some((l) => l.includes('"from":"request"')));
+    } finally {
+      await pu.close();
+      await a.stop();
+      await b.stop();
+    }
+  });
+}
