@@ -15,7 +15,12 @@
  * @module
  */
 
-import type { PolicyName, PoolElementParameter, TransportParameter } from "../wire/types.ts";
+import type {
+  PolicyName,
+  PoolElementParameter,
+  TransportParameter,
+  TransportUse,
+} from "../wire/types.ts";
 import { ErrorCause } from "../wire/errors.ts";
 import type { SelectionPolicy, SelectionState } from "../policy/types.ts";
 import { selectionPolicy } from "../policy/registry.ts";
@@ -166,6 +171,11 @@ export interface PoolInfo {
   readonly policy: PolicyName;
   /** The pool's user transport protocol, fixed by its first PE. */
   readonly protocol: TransportParameter["protocol"];
+  /**
+   * Whether the pool's PEs take data only or data plus control (SCTP and TCP), fixed by its
+   * first PE; undefined for transports without the field.
+   */
+  readonly transportUse: TransportUse | undefined;
   /** The number of PEs. */
   readonly size: number;
 }
@@ -177,6 +187,7 @@ interface PoolState {
   readonly policy: SelectionPolicy;
   readonly weighted: boolean;
   readonly protocol: TransportParameter["protocol"];
+  readonly transportUse: TransportUse | undefined;
   readonly index: Map<number, number>;
   root: number;
   size: number;
@@ -198,7 +209,8 @@ const INITIAL_CAPACITY = 1024;
  * Register, deregister, select and timer operations are O(log n) in the pool size (expected,
  * the selection sets are treaps); nothing scans a pool. Consistency follows RFC 5352/5356: the
  * first PE fixes a pool's policy and transport protocol; a PE with another policy gets
- * Inconsistent Pooling Policy, another transport Inconsistent Transport Type, a PE ID held by
+ * Inconsistent Pooling Policy, another transport Inconsistent Transport Type, data only beside
+ * data plus control Inconsistent Data/Control Configuration, a PE ID held by
  * another owner Non-unique PE Identifier (each a {@linkcode HandlespaceError} with that cause
  * code). A pool exists while it has PEs; when its only PE registers again with another policy
  * or transport, the pool takes them.
@@ -302,6 +314,8 @@ export class Handlespace<T = unknown> {
     const id = poolElement.identifier;
     const owner = poolElement.homeRegistrarId;
     const protocol = poolElement.userTransport.protocol;
+    const t = poolElement.userTransport;
+    const use = t.protocol === "sctp" || t.protocol === "tcp" ? t.transportUse : undefined;
     let isNew = true;
     let registeredAt = now;
     if (pool !== undefined) {
@@ -313,8 +327,8 @@ export class Handlespace<T = unknown> {
             `PE identifier ${hex(id)} is registered by another registrar`,
           );
         }
-        if (pool.policy !== policy || pool.protocol !== protocol) {
-          if (pool.size > 1) this.#checkConsistency(pool, policy, protocol);
+        if (pool.policy !== policy || pool.protocol !== protocol || pool.transportUse !== use) {
+          if (pool.size > 1) this.#checkConsistency(pool, policy, protocol, use);
           // The pool's only PE changes the pool's policy or transport: start the pool anew
           registeredAt = this.#registeredAt[slot];
           this.#removeSlot(slot);
@@ -325,7 +339,7 @@ export class Handlespace<T = unknown> {
           return { isNew: false, entry: this.#entry(slot) };
         }
       } else {
-        this.#checkConsistency(pool, policy, protocol);
+        this.#checkConsistency(pool, policy, protocol, use);
         if (pool.size >= this.#maxPerPool) {
           throw new HandlespaceError(ErrorCause.LackOfResources, "Pool is full");
         }
@@ -345,6 +359,7 @@ export class Handlespace<T = unknown> {
         policy,
         weighted: policy.kind === "random",
         protocol,
+        transportUse: use,
         index: new Map(),
         root: 0,
         size: 0,
@@ -649,7 +664,12 @@ export class Handlespace<T = unknown> {
     return policy;
   }
 
-  #checkConsistency(pool: PoolState, policy: SelectionPolicy, protocol: string): void {
+  #checkConsistency(
+    pool: PoolState,
+    policy: SelectionPolicy,
+    protocol: string,
+    use: TransportUse | undefined,
+  ): void {
     if (pool.policy !== policy) {
       throw new HandlespaceError(
         ErrorCause.InconsistentPoolingPolicy,
@@ -660,6 +680,13 @@ export class Handlespace<T = unknown> {
       throw new HandlespaceError(
         ErrorCause.InconsistentTransportType,
         `Pool uses transport ${pool.protocol}, not ${protocol}`,
+      );
+    }
+    if (pool.transportUse !== use) {
+      // RSPLIB refuses to mix them, and its PUs fail on a resolution that does.
+      throw new HandlespaceError(
+        ErrorCause.InconsistentDataControlConfiguration,
+        `Pool uses transport for ${pool.transportUse}, not ${use}`,
       );
     }
   }
@@ -826,6 +853,7 @@ function poolInfo(pool: PoolState): PoolInfo {
     poolHandle: pool.handle,
     policy: pool.policy.name,
     protocol: pool.protocol,
+    transportUse: pool.transportUse,
     size: pool.size,
   };
 }

@@ -91,6 +91,23 @@ Deno.test("the first PE fixes the pool's policy and transport", () => {
     ),
     ErrorCause.InconsistentTransportType,
   );
+  // Data plus control beside data only: RSPLIB refuses the mix, and its PUs crash on it.
+  const control: TransportParameter = {
+    protocol: "sctp",
+    port: 7,
+    transportUse: "data-control",
+    addresses: ["10.0.0.1"],
+  };
+  assert.equal(
+    causeOf(() =>
+      hs.registerPoolElement(
+        A,
+        pe(3, { policy: { name: "least-used", load: 1 }, transport: control }),
+      )
+    ),
+    ErrorCause.InconsistentDataControlConfiguration,
+  );
+  assert.equal(hs.getPool(A)?.transportUse, "data");
   // An existing PE of a pool with others cannot change the policy either
   assert.equal(
     causeOf(() => hs.registerPoolElement(A, pe(1, { policy: { name: "round-robin" } }))),
