@@ -1,5 +1,7 @@
 /**
- * ENRP (RFC 5353): the messages between registrars.
+ * ENRP (RFC 5353): the messages between registrars, and the protocol engine a registrar runs
+ * with its peers (peer table, start-up from a mentor, handle table transfer, updates, audit,
+ * takeover).
  *
  * @example
  * ```ts
@@ -13,3 +15,17 @@
 
 export * from "./messages.ts";
 export { decodeEnrpMessage, encodeEnrpMessage } from "./codec.ts";
+export {
+  type HandleTableItem,
+  type HandleTablePart,
+  HandleTableExtract,
+} from "./handle_table.ts";
+export {
+  ENRP_PPID,
+  type EnrpHost,
+  type EnrpPeerInfo,
+  EnrpServer,
+  type EnrpServerOptions,
+  type EnrpStats,
+  type EnrpTuning,
+} from "./server.ts";

@@ -47,14 +47,42 @@ Options:
   --max-pes-per-pool N         (default 10000)
   --max-pes N                  (default 1000000)
   --max-pool-handle-length N   bytes (default 32)
+
+ENRP (registrar to registrar, RFC 5353):
+  --enrp ADDR|off              ENRP endpoint [sctp:|tcp:]HOST[:PORT], repeatable (default
+                               sctp on the host of the first --asap, port 9901)
+  --peer ADDR                  a peer's ENRP endpoint [sctp:|tcp:]HOST[:PORT], repeatable
+                               (default port 9901)
+  --enrp-announce GROUP:PORT|off
+                               PRESENCE multicast to find peers (default 239.0.0.51:9901)
+  --enrp-announce-interface ADDR
+                               interface address for it (default: the first ENRP address)
+  --peer-heartbeat-cycle TIME  PRESENCE interval, +-12.5 % (default 2444ms)
+  --max-time-last-heard TIME   a silent peer is asked for a PRESENCE after (default 5s)
+  --max-time-no-response TIME  then taken over after (default 5s)
+  --takeover-expiry TIME       a takeover not acknowledged is abandoned after (default 5s)
+  --mentor-discovery-timeout TIME
+                               start alone when no peer is heard in (default 5s)
+  --max-handle-table-elements N
+                               PEs per HANDLE_TABLE_RESPONSE (default 128)
+  --max-peers N                (default 64)
+
+SCTP over UDP:
   --sctp-udp-port N            UDP port of all SCTP endpoints (default: each endpoint's SCTP
                                port); RSPLIB and Linux SCTP over UDP use 9899
   --sctp-remote-udp-port N     UDP port of a peer that has not sent yet (default: its SCTP
                                port; RSPLIB: 9899); a peer is answered on the port it sent from
+
+General:
   --log-level LEVEL            trace, debug, info, warning, error (default info)
   -h, --help                   this text
 
-TIME is 500ms, 5s, 2m or plain milliseconds. SCTP runs over UDP (RFC 6951). To work with
+TIME is 500ms, 5s, 2m or plain milliseconds. Three registrars on one host:
+  registrar --asap sctp:127.0.0.1:3863 --enrp sctp:127.0.0.1:9901 --announce off
+  registrar --asap sctp:127.0.0.1:3864 --enrp sctp:127.0.0.1:9902 --announce off \
+    --peer 127.0.0.1:9901
+  registrar --asap sctp:127.0.0.1:3865 --enrp sctp:127.0.0.1:9903 --announce off \
+    --peer 127.0.0.1:9901 SCTP runs over UDP (RFC 6951). To work with
 RSPLIB's registrar, PEs and PUs: --sctp-udp-port 9899 --sctp-remote-udp-port 9899.
 `;
 
@@ -84,6 +112,17 @@ export function parseRegistrarArgs(
       "max-pes-per-pool": { type: "string" },
       "max-pes": { type: "string" },
       "max-pool-handle-length": { type: "string" },
+      "enrp": { type: "string", multiple: true },
+      "peer": { type: "string", multiple: true },
+      "enrp-announce": { type: "string" },
+      "enrp-announce-interface": { type: "string" },
+      "peer-heartbeat-cycle": { type: "string" },
+      "max-time-last-heard": { type: "string" },
+      "max-time-no-response": { type: "string" },
+      "takeover-expiry": { type: "string" },
+      "mentor-discovery-timeout": { type: "string" },
+      "max-handle-table-elements": { type: "string" },
+      "max-peers": { type: "string" },
       "sctp-udp-port": { type: "string" },
       "sctp-remote-udp-port": { type: "string" },
       "log-level": { type: "string" },
@@ -146,6 +185,46 @@ export function parseRegistrarArgs(
     v[flag] === undefined ? undefined : parseCount(`--${flag}`, v[flag] as string, 1, 65535);
   options.udpPort = port("sctp-udp-port");
   options.remoteUdpPort = port("sctp-remote-udp-port");
+  const addressList = (flag: "enrp" | "peer", values: string[]) =>
+    values.map((a) => {
+      try {
+        return parseEndpointAddress(a, 9901);
+      } catch (e) {
+        throw new UsageError(`--${flag}: ${(e as Error).message}`);
+      }
+    });
+  const enrp = v.enrp ?? [`sctp:${formatHost(asap[0]?.hostname ?? "0.0.0.0")}:9901`];
+  if (enrp.includes("off")) {
+    if (enrp.length > 1) throw new UsageError("--enrp: off cannot go with addresses");
+    if (v.peer !== undefined) throw new UsageError("--peer needs ENRP (--enrp is off)");
+  } else {
+    options.enrp = addressList("enrp", enrp);
+    options.peers = addressList("peer", v.peer ?? []);
+    if (v["enrp-announce"] === "off") {
+      options.enrpAnnounce = false;
+    } else {
+      const announce: Exclude<RegistrarOptions["enrpAnnounce"], false | undefined> = {};
+      if (v["enrp-announce"] !== undefined) {
+        const m = /^(.+):(\d+)$/.exec(v["enrp-announce"]);
+        if (m === null) throw new UsageError(`--enrp-announce: expected GROUP:PORT or off`);
+        announce.group = m[1].replace(/^\[|\]$/g, "");
+        announce.port = parseCount("--enrp-announce", m[2], 1, 65535);
+      }
+      if (v["enrp-announce-interface"] !== undefined) {
+        announce.interfaceAddress = v["enrp-announce-interface"];
+      }
+      options.enrpAnnounce = announce;
+    }
+    options.enrpTuning = {
+      heartbeatCycle: duration("peer-heartbeat-cycle"),
+      maxTimeLastHeard: duration("max-time-last-heard"),
+      maxTimeNoResponse: duration("max-time-no-response"),
+      takeoverExpiry: duration("takeover-expiry"),
+      mentorHuntTimeout: duration("mentor-discovery-timeout"),
+      maxElementsPerHandleTableResponse: count("max-handle-table-elements", 1),
+      maxPeers: count("max-peers", 1),
+    };
+  }
   const logLevel = parseLogLevel("--log-level", v["log-level"] ?? "info");
   return { options, logLevel };
 }
@@ -176,6 +255,7 @@ async function main(args: string[]): Promise<number> {
   console.log(JSON.stringify({
     serverId: registrar.serverId,
     asap: registrar.addresses,
+    enrp: registrar.enrpAddresses,
   }));
   const stopped = Promise.withResolvers<void>();
   const stop = () => stopped.resolve();
@@ -187,6 +267,10 @@ async function main(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   return 0;
+}
+
+function formatHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,18 +1,21 @@
 /**
  * The registrar (RFC 5352, ASAP server side): keeps the handlespace, answers registrations,
  * deregistrations and handle resolutions, monitors its pool elements with keep-alives and
- * lifetimes, counts unreachability reports, and announces itself by multicast.
+ * lifetimes, counts unreachability reports, and announces itself by multicast. With ENRP
+ * endpoints it joins its peers (RFC 5353, `enrp/`): it replicates its PEs to them, holds theirs,
+ * and takes over the PEs of a peer that dies.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
-import { ASAP_PPID } from "../asap/connect.ts";
+import { ASAP_PPID, connectEndpoint } from "../asap/connect.ts";
 import type { AsapMessage } from "../asap/messages.ts";
 import { Handlespace, type PoolElementEntry, poolHandleKey } from "../handlespace/mod.ts";
 import { HandlespaceError } from "../handlespace/errors.ts";
-import { MulticastSender } from "../transport/multicast.ts";
+import { ENRP_PPID, type EnrpPeerInfo, EnrpServer, type EnrpTuning } from "../enrp/server.ts";
+import { MulticastReceiver, MulticastSender } from "../transport/multicast.ts";
 import { type EndpointAddress, openListener, type OpenOptions } from "../transport/open.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
@@ -76,6 +79,20 @@ export interface RegistrarOptions extends SctpUdpPorts {
   maxPoolHandleLength?: number;
   /** SCTP protocol parameters of the ASAP endpoints. */
   sctp?: SctpTuning;
+  /**
+   * ENRP endpoints (SCTP with PPID 12, or TCP), where peers reach this registrar. Without them
+   * the registrar runs alone (no ENRP).
+   */
+  enrp?: EndpointAddress[];
+  /** ENRP peers to contact (a static peer list); more are learned from them and by multicast. */
+  peers?: EndpointAddress[];
+  /**
+   * PRESENCE by multicast, to find peers and be found (default 239.0.0.51:9901 on the interface
+   * of the first ENRP address, when ENRP is on), or false for none.
+   */
+  enrpAnnounce?: false | { group?: string; port?: number; interfaceAddress?: string; ttl?: number };
+  /** ENRP timers and limits (RSPLIB's by default). */
+  enrpTuning?: EnrpTuning;
   /** Clock in ms (default `Date.now`). */
   clock?: () => number;
 }
@@ -122,8 +139,11 @@ export interface RegistrarStats {
  * ```
  */
 export interface RegistrarPeState {
-  /** The ASAP association the PE registered on. */
-  association: Association;
+  /**
+   * The ASAP association the PE registered on; none for a PE taken over from a dead peer that
+   * could not be reached yet (it is kept until its registration life ends).
+   */
+  association?: Association;
   /** The address it registered from. */
   remoteAddress: string;
   /** When its registration life ends (ms, `Infinity` for never). */
@@ -226,6 +246,11 @@ export class Registrar implements AsyncDisposable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = Infinity;
   #announcer: MulticastSender | undefined;
+  #enrp: EnrpServer | undefined;
+  #enrpListeners: { address: EndpointAddress; listener: AssociationListener }[] = [];
+  #enrpSender: MulticastSender | undefined;
+  #enrpReceiver: MulticastReceiver | undefined;
+  #sctpPorts: SctpUdpPorts & { sctp?: SctpTuning };
   #announceTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #tasks = new Set<Promise<void>>();
@@ -233,6 +258,11 @@ export class Registrar implements AsyncDisposable {
   private constructor(options: RegistrarOptions) {
     this.serverId = options.serverId ?? randomServerId();
     this.#clock = options.clock ?? Date.now;
+    this.#sctpPorts = {
+      sctp: options.sctp,
+      udpPort: options.udpPort,
+      remoteUdpPort: options.remoteUdpPort,
+    };
     this.#options = {
       keepAliveInterval: options.keepAliveInterval ?? 5000,
       keepAliveTimeout: options.keepAliveTimeout ?? 5000,
@@ -266,7 +296,12 @@ export class Registrar implements AsyncDisposable {
         registrar.#listeners.push({ address: bound, listener });
         registrar.#track(registrar.#acceptLoop(listener, bound.protocol));
       }
-      if (options.announce !== false) await registrar.#startAnnouncing(options.announce ?? {});
+      if (options.enrp !== undefined && options.enrp.length > 0) {
+        // SERVER_ANNOUNCE only once the handlespace is synchronised from a mentor.
+        await registrar.#startEnrp(options);
+      } else if (options.announce !== false) {
+        await registrar.#startAnnouncing(options.announce ?? {});
+      }
     } catch (e) {
       await registrar.close();
       throw e;
@@ -288,6 +323,21 @@ export class Registrar implements AsyncDisposable {
     return this.#listeners.map((l) => l.address);
   }
 
+  /** The ENRP endpoints, with the ports actually bound (none without ENRP). */
+  get enrpAddresses(): EndpointAddress[] {
+    return this.#enrpListeners.map((l) => l.address);
+  }
+
+  /** The ENRP peer table (empty without ENRP). */
+  get peers(): EnrpPeerInfo[] {
+    return this.#enrp?.peers ?? [];
+  }
+
+  /** The ENRP server, for its counters and state (undefined without ENRP). */
+  get enrp(): EnrpServer | undefined {
+    return this.#enrp;
+  }
+
   /** Stops: closes the endpoints and every association, stops the timers. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -295,6 +345,10 @@ export class Registrar implements AsyncDisposable {
     clearTimeout(this.#timer);
     clearInterval(this.#announceTimer);
     this.#announcer?.close();
+    this.#enrpSender?.close();
+    this.#enrpReceiver?.close();
+    await this.#enrp?.close();
+    for (const { listener } of this.#enrpListeners) await listener.close();
     for (const { listener } of this.#listeners) await listener.close();
     for (const peer of this.#peers.values()) peer.association.abort("Registrar shutting down");
     await Promise.allSettled([...this.#tasks]);
@@ -505,7 +559,7 @@ export class Registrar implements AsyncDisposable {
     const existing = this.handlespace.getPoolElement(poolHandle, pe.identifier);
     const previous = existing?.userData;
     if (
-      previous !== undefined && previous.association !== peer.association &&
+      previous?.association !== undefined && previous.association !== peer.association &&
       !previous.association.closed && previous.remoteAddress !== peer.remoteAddress
     ) {
       // Another live association, from another address, holds this PE ID.
@@ -551,6 +605,8 @@ export class Registrar implements AsyncDisposable {
       entry = this.handlespace.registerPoolElement(poolHandle, stored, {
         userData: state,
         expiresAt: Math.min(lifetimeEnd, now + this.#options.keepAliveInterval),
+        // A PE that registered at a peer before and comes to us makes us its home.
+        allowOwnerChange: true,
       }).entry;
     } catch (e) {
       if (!(e instanceof HandlespaceError)) throw e;
@@ -563,9 +619,12 @@ export class Registrar implements AsyncDisposable {
       return;
     }
     const key = peKey(poolHandle, pe.identifier);
-    if (previous !== undefined) this.#peers.get(previous.association)?.pes.delete(key);
+    if (previous?.association !== undefined) {
+      this.#peers.get(previous.association)?.pes.delete(key);
+    }
     peer.pes.set(key, { poolHandle: entry.poolHandle, identifier: pe.identifier });
     this.stats.registrations++;
+    this.#enrp?.localAdd(entry.poolHandle, entry.poolElement);
     this.#send(peer, {
       type: "registration-response",
       rejected: false,
@@ -650,6 +709,7 @@ export class Registrar implements AsyncDisposable {
 
   #remove(entry: PoolElementEntry<RegistrarPeState>, why: string): void {
     this.handlespace.deregisterPoolElement(entry.poolHandle, entry.poolElement.identifier);
+    if (entry.owner === this.serverId) this.#enrp?.localDelete(entry.poolHandle, entry.poolElement);
     const owner = entry.userData?.association;
     if (owner !== undefined) {
       this.#peers.get(owner)?.pes.delete(peKey(entry.poolHandle, entry.poolElement.identifier));
@@ -693,7 +753,16 @@ export class Registrar implements AsyncDisposable {
         this.#remove(entry, "no answer to keep-alive");
       } else {
         state.awaitingAck = true;
-        const peer = this.#peers.get(state.association);
+        const peer = state.association && this.#peers.get(state.association);
+        if (state.association === undefined) {
+          // Taken over and not reached: kept until its registration life ends.
+          this.handlespace.setExpiry(
+            entry.poolHandle,
+            entry.poolElement.identifier,
+            state.lifetimeEnd,
+          );
+          continue;
+        }
         if (peer !== undefined) {
           this.#send(peer, {
             type: "endpoint-keep-alive",
@@ -711,6 +780,194 @@ export class Registrar implements AsyncDisposable {
       }
     }
     this.#schedule();
+  }
+
+  // ------------------------------------------------------------------ ENRP
+
+  async #startEnrp(options: RegistrarOptions): Promise<void> {
+    for (const address of options.enrp ?? []) {
+      const open: OpenOptions = address.protocol === "tcp"
+        ? { framing: "rserpool", ppid: ENRP_PPID }
+        : { sctp: options.sctp, udpPort: options.udpPort };
+      const listener = await openListener(address, open);
+      const bound = { ...address, port: listener.addresses[0]?.port ?? address.port };
+      this.#enrpListeners.push({ address: bound, listener });
+    }
+    const endpoints = this.#enrpListeners.map((l) => l.address);
+    const announce = options.enrpAnnounce;
+    const first = endpoints[0];
+    const interfaceAddress = (announce === false ? undefined : announce?.interfaceAddress) ??
+      (first !== undefined && !isWildcard(first.hostname) ? first.hostname : undefined);
+    // A wildcard endpoint is announced at the multicast interface's address.
+    const advertised = endpoints.map((e) =>
+      isWildcard(e.hostname) && interfaceAddress !== undefined
+        ? { ...e, hostname: interfaceAddress }
+        : e
+    );
+    const enrp = new EnrpServer({
+      ...options.enrpTuning,
+      serverId: this.serverId,
+      handlespace: this.handlespace,
+      endpoints: advertised,
+      peers: options.peers,
+      clock: this.#clock,
+      host: {
+        connect: (address, signal) =>
+          connectEndpoint(address, {
+            framing: "rserpool",
+            ppid: ENRP_PPID,
+            signal,
+            timeout: options.enrpTuning?.requestTimeout ?? 3000,
+            ...this.#sctpPorts,
+          }),
+        ready: () => {
+          if (options.announce !== false && !this.#closed) {
+            this.#startAnnouncing(options.announce ?? {}).catch((e) =>
+              logger.error("Could not announce: {error}", { error: String(e) })
+            );
+          }
+        },
+        tookOver: (_target, entries) => this.#adopt(entries),
+        lostOwnership: (entry) => this.#disown(entry as PoolElementEntry<RegistrarPeState>),
+        announce: (bytes) => this.#enrpSender?.send(bytes),
+      },
+    });
+    this.#enrp = enrp;
+    for (const { listener } of this.#enrpListeners) this.#track(this.#acceptEnrp(listener));
+    if (announce !== false) {
+      const group = { group: announce?.group ?? "239.0.0.51", port: announce?.port ?? 9901 };
+      this.#enrpSender = await MulticastSender.open({
+        ...group,
+        interfaceAddress,
+        ttl: announce?.ttl,
+      });
+      this.#enrpReceiver = await MulticastReceiver.open(
+        { ...group, interfaceAddress },
+        (bytes, from) => enrp.receiveAnnounce(bytes, from),
+      );
+    }
+    enrp.start();
+  }
+
+  async #acceptEnrp(listener: AssociationListener): Promise<void> {
+    try {
+      for await (const association of listener) {
+        if (this.#closed || this.#enrp === undefined) {
+          association.abort("Registrar shutting down");
+          continue;
+        }
+        this.#enrp.serve(association);
+      }
+    } catch (e) {
+      if (!this.#closed) logger.error("ENRP listener failed: {error}", { error: String(e) });
+    }
+  }
+
+  /**
+   * PEs taken over from a dead peer: each is kept for its registration life and sent an
+   * ENDPOINT_KEEP_ALIVE with the H flag at its ASAP address, so that it makes this registrar
+   * its home; one that answers is supervised as if it had registered here.
+   */
+  #adopt(entries: PoolElementEntry<unknown>[]): void {
+    const now = this.#clock();
+    const queue: PoolElementEntry<RegistrarPeState>[] = [];
+    for (const e of entries) {
+      const life = e.poolElement.registrationLife;
+      const lifetimeEnd = life < 0 ? Infinity : now + life;
+      const state: RegistrarPeState = {
+        remoteAddress: e.poolElement.asapTransport?.addresses[0] ?? "",
+        lifetimeEnd,
+        awaitingAck: false,
+        badReports: 0,
+      };
+      const pe = freezePoolElement({ ...e.poolElement, homeRegistrarId: this.serverId });
+      try {
+        const r = this.handlespace.registerPoolElement(e.poolHandle, pe, {
+          userData: state,
+          expiresAt: lifetimeEnd,
+        });
+        queue.push(r.entry);
+        this.#enrp?.localAdd(r.entry.poolHandle, r.entry.poolElement);
+      } catch (error) {
+        logger.warn("Taken-over PE {id} not kept: {error}", {
+          id: e.poolElement.identifier.toString(16),
+          error: String(error),
+        });
+      }
+    }
+    this.#schedule();
+    // A few connections at a time: a takeover of thousands of PEs must not open them at once.
+    const next = async (): Promise<void> => {
+      for (let e = queue.shift(); e !== undefined && !this.#closed; e = queue.shift()) {
+        await this.#reach(e);
+      }
+    };
+    for (let i = 0; i < 16; i++) this.#track(next());
+  }
+
+  /** Opens an ASAP association to a taken-over PE and sends it a keep-alive with the H flag. */
+  async #reach(entry: PoolElementEntry<RegistrarPeState>): Promise<void> {
+    const t = entry.poolElement.asapTransport;
+    if (t === undefined || t.protocol !== "sctp" || t.addresses.length === 0) return;
+    let association: Association;
+    try {
+      association = await connectEndpoint(
+        { protocol: "sctp", hostname: t.addresses[0], port: t.port },
+        {
+          framing: "rserpool",
+          ppid: ASAP_PPID,
+          timeout: this.#options.keepAliveTimeout,
+          ...this.#sctpPorts,
+        },
+      );
+    } catch (e) {
+      logger.debug("Taken-over PE {id} not reachable at its ASAP address: {error}", {
+        id: entry.poolElement.identifier.toString(16),
+        error: String(e),
+      });
+      return;
+    }
+    const current = this.handlespace.getPoolElement(entry.poolHandle, entry.poolElement.identifier);
+    const state = current?.userData;
+    if (this.#closed || current === undefined || state === undefined || state.association) {
+      association.abort("Not needed");
+      return;
+    }
+    this.#track(this.#serve(association, "sctp"));
+    const peer = this.#peers.get(association)!;
+    state.association = association;
+    state.awaitingAck = true;
+    peer.pes.set(peKey(current.poolHandle, current.poolElement.identifier), {
+      poolHandle: current.poolHandle,
+      identifier: current.poolElement.identifier,
+    });
+    this.handlespace.setExpiry(
+      current.poolHandle,
+      current.poolElement.identifier,
+      Math.min(state.lifetimeEnd, this.#clock() + this.#options.keepAliveTimeout),
+    );
+    this.#send(peer, {
+      type: "endpoint-keep-alive",
+      home: true,
+      serverId: this.serverId,
+      poolHandle: current.poolHandle,
+      identifier: current.poolElement.identifier,
+    });
+    this.#schedule();
+  }
+
+  /** A PE of ours registered at a peer: it is the peer's now; we stop supervising it. */
+  #disown(entry: PoolElementEntry<RegistrarPeState>): void {
+    const association = entry.userData?.association;
+    if (association !== undefined) {
+      this.#peers.get(association)?.pes.delete(
+        peKey(entry.poolHandle, entry.poolElement.identifier),
+      );
+    }
+    logger.info("PE {id} of {pool} moved to another registrar", {
+      id: entry.poolElement.identifier.toString(16),
+      pool: handleText(entry.poolHandle),
+    });
   }
 
   // ------------------------------------------------------------------ announcements

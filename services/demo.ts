@@ -35,6 +35,8 @@ async function main(): Promise<number> {
     "tcp:127.0.0.1:0",
     "--announce",
     "off",
+    "--enrp",
+    "off",
     "--keep-alive-interval",
     "1s",
     "--keep-alive-timeout",

@@ -88,6 +88,30 @@ Deno.test("the registrar command line maps to registrar options", () => {
   assert.equal(parsed.logLevel, "debug");
   const off = parseRegistrarArgs(["--announce", "off"]);
   assert.ok(off !== "help" && off.options.announce === false);
+  // ENRP: on by default at port 9901 of the first ASAP host; peers default to port 9901.
+  const enrp = parseRegistrarArgs([
+    "--asap",
+    "sctp:10.1.2.3:3863",
+    "--peer",
+    "10.1.2.4",
+    "--peer",
+    "tcp:10.1.2.5:9911",
+    "--max-time-last-heard",
+    "2s",
+    "--enrp-announce",
+    "off",
+  ]);
+  assert.ok(enrp !== "help");
+  assert.deepEqual(enrp.options.enrp, [{ protocol: "sctp", hostname: "10.1.2.3", port: 9901 }]);
+  assert.deepEqual(enrp.options.peers, [
+    { protocol: "sctp", hostname: "10.1.2.4", port: 9901 },
+    { protocol: "tcp", hostname: "10.1.2.5", port: 9911 },
+  ]);
+  assert.equal(enrp.options.enrpTuning?.maxTimeLastHeard, 2000);
+  assert.equal(enrp.options.enrpAnnounce, false);
+  const alone = parseRegistrarArgs(["--enrp", "off"]);
+  assert.ok(alone !== "help" && alone.options.enrp === undefined);
+  assert.throws(() => parseRegistrarArgs(["--enrp", "off", "--peer", "10.0.0.1"]), UsageError);
   assert.equal(parseRegistrarArgs(["-h"]), "help");
   assert.throws(() => parseRegistrarArgs(["--nonsense"]));
   assert.throws(() => parseRegistrarArgs(["--keep-alive-timeout", "later"]), UsageError);

@@ -1,0 +1,350 @@
+// The ENRP side of a registrar, driven by a test peer that speaks ENRP over a real SCTP
+// association: handle table transfer in parts, updates, the checksum audit, and hostile input
+// (an unknown sender, a PE stolen from another live registrar, a PE whose home is not the
+// sender, fuzzed messages), none of which may corrupt the handlespace or stop resolutions.
+
+import assert from "node:assert/strict";
+import { decodeEnrpMessage, encodeEnrpMessage } from "../../enrp/codec.ts";
+import type { EnrpMessage } from "../../enrp/messages.ts";
+import { ENRP_PPID } from "../../enrp/server.ts";
+import { PoolElement } from "../../asap/pool_element.ts";
+import { PoolUser } from "../../asap/pool_user.ts";
+import { Registrar } from "../../registrar/registrar.ts";
+import { connectSctp } from "../../transport/sctp/endpoint.ts";
+import type { Association } from "../../transport/types.ts";
+import { ErrorCause } from "../../wire/errors.ts";
+import type { PoolElementParameter } from "../../wire/types.ts";
+import { enrpSamples } from "../support/messages.ts";
+import { SeededRandom } from "../support/random.ts";
+import { mutate } from "../wire/fuzz.ts";
+import { FAST_HUNT, waitFor } from "../asap/helpers.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** A registrar with ENRP that has finished its start-up (alone: no peer is configured). */
+async function startRegistrar(): Promise<Registrar> {
+  const registrar = await Registrar.start({
+    asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
+    enrp: [{ protocol: "sctp", hostname: "127.0.0.1", port: 0 }],
+    announce: false,
+    enrpAnnounce: false,
+    keepAliveInterval: 500,
+    keepAliveTimeout: 500,
+    maxHandleResolutionItems: 1000,
+    enrpTuning: { mentorHuntTimeout: 50, maxElementsPerHandleTableResponse: 128 },
+  });
+  await waitFor(() => registrar.enrp?.ready === true, "ENRP start-up");
+  return registrar;
+}
+
+function pe(identifier: number, home: number, address = "10.9.0.1"): PoolElementParameter {
+  return {
+    identifier,
+    homeRegistrarId: home,
+    registrationLife: 60_000,
+    userTransport: {
+      protocol: "tcp",
+      port: 7000,
+      transportUse: "data-control",
+      addresses: [address],
+    },
+    policy: { name: "round-robin" },
+    asapTransport: { protocol: "sctp", port: 9000, transportUse: "data", addresses: [address] },
+  };
+}
+
+/** A registrar played by the test, over one SCTP association to the registrar's ENRP port. */
+class TestPeer {
+  received: EnrpMessage[] = [];
+  #waiters: (() => void)[] = [];
+  private constructor(readonly serverId: number, readonly association: Association) {
+    (async () => {
+      for await (const m of association) {
+        if (m.ppid !== ENRP_PPID) continue;
+        this.received.push(decodeEnrpMessage(m.data));
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    })().catch(() => {});
+  }
+
+  static async connect(registrar: Registrar, serverId: number): Promise<TestPeer> {
+    const e = registrar.enrpAddresses[0];
+    const association = await connectSctp({ hostname: e.hostname, port: e.port });
+    return new TestPeer(serverId, association);
+  }
+
+  send(message: EnrpMessage | Uint8Array): Promise<void> {
+    const bytes = message instanceof Uint8Array ? message : encodeEnrpMessage(message);
+    return this.association.send(bytes, { ppid: ENRP_PPID });
+  }
+
+  presence(checksum = 0xffff, replyRequired = false): Promise<void> {
+    return this.send({
+      type: "presence",
+      senderId: this.serverId,
+      receiverId: 0,
+      replyRequired,
+      checksum,
+      serverInfo: {
+        serverId: this.serverId,
+        transport: { protocol: "sctp", port: 1, transportUse: "data", addresses: ["127.0.0.1"] },
+      },
+    });
+  }
+
+  update(action: "add" | "delete", pool: string, poolElement: PoolElementParameter) {
+    return this.send({
+      type: "handle-update",
+      senderId: this.serverId,
+      receiverId: 0,
+      takeoverSuggested: false,
+      action,
+      poolHandle: text(pool),
+      poolElement,
+    });
+  }
+
+  /** The next received message that `match` accepts (waits up to `ms`). */
+  async next<T extends EnrpMessage>(
+    match: (m: EnrpMessage) => m is T,
+    ms = 3000,
+  ): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const i = this.received.findIndex(match);
+      if (i >= 0) return this.received.splice(i, 1)[0] as T;
+      if (Date.now() > end) throw new Error("No such ENRP message in time");
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 50);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.association.abort("Test over");
+  }
+}
+
+const isType = <K extends EnrpMessage["type"]>(type: K) =>
+(m: EnrpMessage): m is Extract<
+  EnrpMessage,
+  { type: K }
+> => m.type === type;
+
+Deno.test({
+  name: "enrp: a peer's updates enter the handlespace; an unknown sender's are rejected",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar();
+    const stranger = await TestPeer.connect(registrar, 0x0bad);
+    const peer = await TestPeer.connect(registrar, 0x1111);
+    try {
+      const hs = registrar.handlespace;
+      // No PRESENCE from the stranger: it is not a peer.
+      await stranger.update("add", "P", pe(1, 0x0bad));
+      const error = await stranger.next(isType("error"));
+      assert.equal(error.error[0].code, ErrorCause.RejectedForSecurity);
+      assert.equal(hs.size, 0);
+      assert.equal(registrar.enrp?.stats.fromUnknown, 1);
+      // A peer that said PRESENCE is accepted, and its PEs are resolvable.
+      await peer.presence();
+      await peer.update("add", "P", pe(2, 0x1111));
+      await waitFor(() => hs.size === 1, "the peer's PE");
+      assert.equal(hs.getPoolElement(text("P"), 2)?.owner, 0x1111);
+      assert.deepEqual(registrar.peers.map((p) => p.serverId), [0x1111]);
+      assert.equal(registrar.peers[0].checksum, hs.computeOwnerChecksum(0x1111));
+      // A PE whose home is not the sender is refused.
+      await peer.update("add", "P", pe(3, 0x2222));
+      assert.equal((await peer.next(isType("error"))).error[0].code, ErrorCause.InvalidValues);
+      assert.equal(hs.getPoolElement(text("P"), 3), undefined);
+      // An inconsistent policy is refused with the RFC cause.
+      const lu = { ...pe(4, 0x1111), policy: { name: "least-used" as const, load: 0 } };
+      await peer.update("add", "P", lu);
+      assert.equal(
+        (await peer.next(isType("error"))).error[0].code,
+        ErrorCause.InconsistentPoolingPolicy,
+      );
+      // Deletion of another owner's PE does nothing; of its own, removes it.
+      await peer.update("delete", "P", pe(2, 0x1111));
+      await waitFor(() => hs.size === 0, "the peer's PE deleted");
+    } finally {
+      stranger.close();
+      peer.close();
+      await registrar.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "enrp: a HANDLE_UPDATE that steals a live registrar's PE is rejected; local PEs are replicated to the peer",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar();
+    const peer = await TestPeer.connect(registrar, 0x3333);
+    const asap = registrar.addresses[0];
+    const local = await PoolElement.start({
+      poolHandle: "Owned",
+      registrars: [asap],
+      listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+      hunt: FAST_HUNT,
+    });
+    try {
+      await peer.presence();
+      await waitFor(() => registrar.peers.length === 1, "the peer in the table");
+      // Our own PE goes to the peer as ADD_PE once it re-registers (the next update shows it).
+      const stolen = pe(local.identifier, 0x3333, "10.66.6.6");
+      await peer.update("add", "Owned", stolen);
+      const error = await peer.next(isType("error"));
+      assert.equal(error.error[0].code, ErrorCause.NonUniquePeIdentifier);
+      const entry = registrar.handlespace.getPoolElement(text("Owned"), local.identifier);
+      assert.equal(entry?.owner, registrar.serverId, "still ours");
+      assert.equal(entry?.poolElement.userTransport.addresses[0], "127.0.0.1");
+      // A deregistration reaches the peer as DEL_PE.
+      await local.close();
+      const del = await peer.next(
+        (m): m is Extract<EnrpMessage, { type: "handle-update" }> =>
+          m.type === "handle-update" && m.action === "delete",
+      );
+      assert.equal(del.poolElement.identifier, local.identifier);
+      assert.equal(del.senderId, registrar.serverId);
+    } finally {
+      peer.close();
+      await local.close();
+      await registrar.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "enrp: the handle table is handed over in parts of at most 128 PEs, with the M flag",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar();
+    const owner = await TestPeer.connect(registrar, 0x4444);
+    const reader = await TestPeer.connect(registrar, 0x5555);
+    try {
+      await owner.presence();
+      for (let i = 1; i <= 300; i++) await owner.update("add", `Pool${i % 7}`, pe(i, 0x4444));
+      await waitFor(() => registrar.handlespace.size === 300, "300 PEs");
+      await reader.presence();
+      const got: number[] = [];
+      const sizes: number[] = [];
+      for (;;) {
+        await reader.send({
+          type: "handle-table-request",
+          senderId: 0x5555,
+          receiverId: registrar.serverId,
+          ownChildrenOnly: false,
+        });
+        const part = await reader.next(isType("handle-table-response"));
+        const n = part.pools.reduce((s, p) => s + p.poolElements.length, 0);
+        sizes.push(n);
+        for (const p of part.pools) for (const x of p.poolElements) got.push(x.identifier);
+        if (!part.more) break;
+      }
+      assert.deepEqual(sizes, [128, 128, 44]);
+      assert.deepEqual(got.sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i + 1));
+      // With the W flag: only the registrar's own PEs (it has none).
+      await reader.send({
+        type: "handle-table-request",
+        senderId: 0x5555,
+        receiverId: registrar.serverId,
+        ownChildrenOnly: true,
+      });
+      const own = await reader.next(isType("handle-table-response"));
+      assert.equal(own.pools.length, 0);
+      assert.equal(own.more, false);
+    } finally {
+      owner.close();
+      reader.close();
+      await registrar.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "enrp: a checksum that differs from what the registrar holds starts an audit that replaces the peer's PEs",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar();
+    const peer = await TestPeer.connect(registrar, 0x6666);
+    try {
+      const hs = registrar.handlespace;
+      await peer.presence();
+      await peer.update("add", "A", pe(1, 0x6666));
+      await peer.update("add", "A", pe(2, 0x6666));
+      await waitFor(() => hs.size === 2, "two PEs");
+      // The peer now owns PEs 2 and 3 (1 left, 3 came, and the updates were lost).
+      const truth = [{ poolHandle: text("A"), identifier: 2 }, {
+        poolHandle: text("A"),
+        identifier: 3,
+      }];
+      const { peChecksum } = await import("../../handlespace/checksum.ts");
+      await peer.presence(peChecksum(truth));
+      const request = await peer.next(isType("handle-table-request"));
+      assert.equal(request.ownChildrenOnly, true);
+      await peer.send({
+        type: "handle-table-response",
+        senderId: 0x6666,
+        receiverId: registrar.serverId,
+        rejected: false,
+        more: false,
+        pools: [{ poolHandle: text("A"), poolElements: [pe(2, 0x6666), pe(3, 0x6666)] }],
+      });
+      await waitFor(
+        () => hs.getPoolElement(text("A"), 3) !== undefined && hs.size === 2,
+        "the audit applied",
+      );
+      assert.equal(hs.getPoolElement(text("A"), 1), undefined);
+      assert.equal(hs.ownerChecksum(0x6666), peChecksum(truth));
+      assert.equal(registrar.enrp?.stats.audits, 1);
+    } finally {
+      peer.close();
+      await registrar.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "enrp: fuzzed ENRP messages leave the handlespace intact and resolutions answered",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar();
+    const asap = registrar.addresses[0];
+    const local = await PoolElement.start({
+      poolHandle: "Kept",
+      registrars: [asap],
+      listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+      hunt: FAST_HUNT,
+    });
+    const attacker = await TestPeer.connect(registrar, 0x7777);
+    const pu = new PoolUser({ registrars: [asap], cacheLifetime: 0 });
+    try {
+      await attacker.presence();
+      const corpus = enrpSamples().map((m) => encodeEnrpMessage(m));
+      const rnd = new SeededRandom(5353);
+      for (let i = 0; i < 2000; i++) {
+        const bytes = mutate(corpus[rnd.int(corpus.length)], corpus, rnd);
+        await attacker.send(bytes.length === 0 ? new Uint8Array(1) : bytes);
+      }
+      // Resolutions still answered, our PE still there and still ours.
+      const pes = await pu.resolve("Kept", { refresh: true });
+      assert.deepEqual(pes.map((p) => p.identifier), [local.identifier]);
+      const entry = registrar.handlespace.getPoolElement(text("Kept"), local.identifier);
+      assert.equal(entry?.owner, registrar.serverId);
+      assert.ok((registrar.enrp?.stats.malformed ?? 0) > 0, "malformed input was counted");
+    } finally {
+      attacker.close();
+      await pu.close();
+      await local.close();
+      await registrar.close();
+    }
+  },
+});

@@ -1,0 +1,188 @@
+// ENRP with real registrar processes on loopback: PEs registered at different registrars are
+// resolvable at each, removals disappear everywhere, a registrar started later synchronises
+// from a mentor, and the PEs of a SIGKILLed registrar are taken over by exactly one survivor.
+
+import assert from "node:assert/strict";
+import { peChecksum } from "../../handlespace/checksum.ts";
+import type { EndpointAddress } from "../../transport/open.ts";
+import type { PoolElementParameter } from "../../wire/types.ts";
+import { AsapClient, text } from "../support/asap_client.ts";
+import { Child, type RegistrarReady, startRegistrar } from "../support/processes.ts";
+
+const POOL = "EnrpPool";
+const TIMERS = [
+  "--peer-heartbeat-cycle",
+  "300ms",
+  "--max-time-last-heard",
+  "1s",
+  "--max-time-no-response",
+  "1s",
+  "--takeover-expiry",
+  "2s",
+  "--mentor-discovery-timeout",
+  "500ms",
+  "--keep-alive-interval",
+  "300ms",
+  "--keep-alive-timeout",
+  "300ms",
+  "--max-handle-resolution-items",
+  "100",
+];
+
+const asArg = (a: EndpointAddress) => `${a.protocol}:${a.hostname}:${a.port}`;
+
+interface Running {
+  child: Child;
+  ready: RegistrarReady;
+  asap: EndpointAddress;
+  enrp: EndpointAddress;
+}
+
+async function registrar(spawned: Child[], name: string, peers: Running[]): Promise<Running> {
+  const { child, ready } = await startRegistrar([
+    "--asap",
+    "tcp:127.0.0.1:0",
+    "--enrp",
+    "sctp:127.0.0.1:0",
+    ...peers.flatMap((p) => ["--peer", asArg(p.enrp)]),
+    ...TIMERS,
+  ], name);
+  spawned.push(child);
+  return { child, ready, asap: ready.asap[0], enrp: ready.enrp[0] };
+}
+
+async function pe(spawned: Child[], at: Running, name: string): Promise<number> {
+  const child = Child.spawn(name, "services/pe_main.ts", [
+    "--service",
+    "echo",
+    "--pool",
+    POOL,
+    "--registrar",
+    asArg(at.asap),
+  ]);
+  spawned.push(child);
+  return (await child.json<{ identifier: number }>()).identifier;
+}
+
+/** The PEs a registrar resolves the pool to (all of them: up to 100 per resolution). */
+async function resolve(r: Running): Promise<PoolElementParameter[]> {
+  const client = await AsapClient.open(r.asap);
+  try {
+    const answer = await client.request({
+      type: "handle-resolution",
+      wantsUpdates: false,
+      poolHandle: text(POOL),
+    });
+    if (answer.type !== "handle-resolution-response") throw new Error(`Got ${answer.type}`);
+    return answer.poolElements;
+  } finally {
+    client.close();
+  }
+}
+
+const idsOf = (pes: PoolElementParameter[]) => pes.map((p) => p.identifier).sort((a, b) => a - b);
+const checksumOf = (pes: PoolElementParameter[]) =>
+  peChecksum(pes.map((p) => ({ poolHandle: text(POOL), identifier: p.identifier })));
+
+async function eventually(check: () => Promise<boolean>, what: string, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`Not in time: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until every registrar resolves exactly `ids`. */
+async function converge(registrars: Running[], ids: number[], what: string): Promise<void> {
+  const want = [...ids].sort((a, b) => a - b);
+  await eventually(async () => {
+    for (const r of registrars) {
+      if (JSON.stringify(idsOf(await resolve(r))) !== JSON.stringify(want)) return false;
+    }
+    return true;
+  }, what);
+}
+
+async function withChildren(body: (spawned: Child[]) => Promise<void>): Promise<void> {
+  const spawned: Child[] = [];
+  try {
+    await body(spawned);
+  } finally {
+    for (const c of spawned.reverse()) await c.stop("SIGKILL");
+  }
+}
+
+Deno.test("enrp scenario: three registrars replicate registrations, deregistrations and removals; a fourth synchronises from a mentor", async () => {
+  await withChildren(async (spawned) => {
+    const r1 = await registrar(spawned, "r1", []);
+    const r2 = await registrar(spawned, "r2", [r1]);
+    const r3 = await registrar(spawned, "r3", [r1]);
+    const a = await pe(spawned, r1, "pe-a");
+    const b = await pe(spawned, r2, "pe-b");
+    const c = await pe(spawned, r3, "pe-c");
+    await converge([r1, r2, r3], [a, b, c], "every PE at every registrar");
+    // Each PE's home is the registrar it registered at, everywhere.
+    for (const r of [r1, r2, r3]) {
+      const homes = new Map((await resolve(r)).map((p) => [p.identifier, p.homeRegistrarId]));
+      assert.equal(homes.get(a), r1.ready.serverId);
+      assert.equal(homes.get(b), r2.ready.serverId);
+      assert.equal(homes.get(c), r3.ready.serverId);
+    }
+    // A deregistration (PE a stops cleanly) disappears everywhere.
+    await spawned.find((x) => x.name === "pe-a")!.stop("SIGTERM");
+    await converge([r1, r2, r3], [b, c], "a deregistered everywhere");
+    // A PE that dies is removed by its home's keep-alive and disappears everywhere.
+    await spawned.find((x) => x.name === "pe-b")!.stop("SIGKILL");
+    await converge([r1, r2, r3], [c], "b removed everywhere");
+    // A fourth registrar, knowing only r2, synchronises and answers for every PE.
+    const d = await pe(spawned, r1, "pe-d");
+    await converge([r1, r2, r3], [c, d], "d everywhere");
+    const r4 = await registrar(spawned, "r4", [r2]);
+    await converge([r4], [c, d], "the fourth registrar synchronised");
+    const sums = await Promise.all([r1, r2, r3, r4].map(async (r) => checksumOf(await resolve(r))));
+    assert.equal(new Set(sums).size, 1, `handlespace checksums differ: ${sums}`);
+    // And it takes part from now on: a PE registered at it reaches the others.
+    const e = await pe(spawned, r4, "pe-e");
+    await converge([r1, r2, r3, r4], [c, d, e], "e (registered at the newcomer) everywhere");
+  });
+});
+
+Deno.test("enrp scenario: a SIGKILLed registrar's PEs are taken over by exactly one survivor, and it resynchronises after a restart", async () => {
+  await withChildren(async (spawned) => {
+    const r1 = await registrar(spawned, "r1", []);
+    const r2 = await registrar(spawned, "r2", [r1]);
+    const r3 = await registrar(spawned, "r3", [r1]);
+    const a = await pe(spawned, r1, "pe-a");
+    // b and c register only with r2: when it dies they have nowhere else to go, so they stay
+    // in the handlespaces through the takeover alone.
+    const b = await pe(spawned, r2, "pe-b");
+    const c = await pe(spawned, r2, "pe-c");
+    await converge([r1, r2, r3], [a, b, c], "every PE at every registrar");
+    const killedAt = Date.now();
+    await r2.child.stop("SIGKILL");
+    const survivors = [r1.ready.serverId, r3.ready.serverId];
+    let newHome = 0;
+    await eventually(async () => {
+      const views = await Promise.all([r1, r3].map(resolve));
+      const homes = views.flatMap((v) =>
+        v.filter((p) => p.identifier === b || p.identifier === c).map((p) => p.homeRegistrarId)
+      );
+      // Both PEs at both survivors, owned by one and the same survivor.
+      if (homes.length !== 4 || new Set(homes).size !== 1) return false;
+      newHome = homes[0];
+      return survivors.includes(newHome);
+    }, "b and c owned by one survivor at both survivors");
+    const took = Date.now() - killedAt;
+    // max-time-last-heard + max-time-no-response + takeover round trip, with room for a slow
+    // machine.
+    assert.ok(took < 8000, `takeover took ${took} ms`);
+    await converge([r1, r3], [a, b, c], "nothing lost in the takeover");
+    // r2 comes back (a new server ID, the same peer): it synchronises and agrees.
+    const again = await registrar(spawned, "r2-again", [r1]);
+    await converge([again], [a, b, c], "the restarted registrar synchronised");
+    const owners = new Map((await resolve(again)).map((p) => [p.identifier, p.homeRegistrarId]));
+    assert.equal(owners.get(b), newHome);
+    assert.equal(owners.get(c), newHome);
+    assert.equal(owners.get(a), r1.ready.serverId);
+  });
+});
