@@ -34,6 +34,11 @@ export interface ConnectOptions extends SctpUdpPorts {
   signal?: AbortSignal;
   /** SCTP protocol parameters. */
   sctp?: SctpTuning;
+  /**
+   * Open SCTP associations from this endpoint (a PE's ASAP endpoint, which also accepts a new
+   * home registrar's association) instead of one of their own.
+   */
+  sctpEndpoint?: SctpEndpoint;
 }
 
 function loopbackOrWildcard(hostname: string): string {
@@ -83,6 +88,9 @@ export async function connectEndpoint(
       });
     });
   }
+  if (options.sctpEndpoint !== undefined) {
+    return await connectFrom(options.sctpEndpoint, address, options);
+  }
   const endpoint = await SctpEndpoint.open({
     ...options.sctp,
     hostname: loopbackOrWildcard(address.hostname),
@@ -119,5 +127,41 @@ export async function connectEndpoint(
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** An SCTP connect from an endpoint that stays open, bounded by the timeout and the signal. */
+async function connectFrom(
+  endpoint: SctpEndpoint,
+  address: EndpointAddress,
+  options: ConnectOptions,
+): Promise<Association> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeout);
+  const onAbort = () => controller.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await endpoint.connect({
+      ...options.sctp,
+      hostname: address.hostname,
+      port: address.port,
+      remoteUdpPort: options.remoteUdpPort,
+      signal: controller.signal,
+    });
+  } catch (e) {
+    if (timedOut) {
+      throw new TransportError(
+        "timeout",
+        `No SCTP association to ${address.hostname}:${address.port} in ${options.timeout} ms`,
+      );
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
   }
 }

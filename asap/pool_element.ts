@@ -8,7 +8,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { encodeAsapMessage } from "./codec.ts";
+import { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
 import type { AsapEndpointKeepAlive, AsapMessage, AsapRegistrationResponse } from "./messages.ts";
 import { ASAP_PPID } from "./connect.ts";
 import { PoolError } from "./errors.ts";
@@ -20,6 +20,7 @@ import { MAX_LOAD } from "../policy/types.ts";
 import type { MulticastOptions } from "../transport/multicast.ts";
 import { type EndpointAddress, openListener } from "../transport/open.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
+import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
 import { errorCauseName } from "../wire/errors.ts";
 import type { Policy, PoolElementParameter, TransportParameter } from "../wire/types.ts";
@@ -220,6 +221,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   #sentLoad: number | undefined;
   #dirty = false;
   #listener: AssociationListener;
+  #asapEndpoint: SctpEndpoint | undefined;
   #userTransport: TransportParameter;
   #channel: RegistrarChannel;
   #home = 0;
@@ -234,7 +236,11 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   #first: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #firstPromise: Promise<void>;
 
-  private constructor(options: PoolElementOptions, listener: AssociationListener) {
+  private constructor(
+    options: PoolElementOptions,
+    listener: AssociationListener,
+    asapEndpoint?: SctpEndpoint,
+  ) {
     this.#options = options;
     this.poolHandle = toPoolHandle(options.poolHandle);
     this.identifier = options.identifier ?? randomIdentifier();
@@ -256,11 +262,13 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       : { protocol: "tcp", port, transportUse: "data-control", addresses };
     this.#firstPromise = new Promise((resolve, reject) => this.#first = { resolve, reject });
     this.#firstPromise.catch(() => {});
+    this.#asapEndpoint = asapEndpoint;
     const hunt = new RegistrarHunt({
       ...options.hunt,
       registrars: options.registrars,
       announce: options.announce,
       sctp: options.sctp,
+      sctpEndpoint: asapEndpoint,
       udpPort: options.udpPort,
       remoteUdpPort: options.remoteUdpPort,
       clock: options.clock,
@@ -300,13 +308,17 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
         : { sctp: options.sctp, udpPort: options.udpPort },
     );
     let pe: PoolElement;
+    let asapEndpoint: SctpEndpoint | undefined;
     try {
-      pe = new PoolElement(options, listener);
+      asapEndpoint = await openAsapEndpoint(options);
+      pe = new PoolElement(options, listener, asapEndpoint);
     } catch (e) {
+      asapEndpoint?.destroy();
       await listener.close();
       throw e;
     }
     pe.#track(pe.#acceptLoop());
+    if (asapEndpoint !== undefined) pe.#track(pe.#acceptRegistrars(asapEndpoint));
     pe.#track(pe.#run());
     if (options.waitForRegistration === false) return pe;
     const signal = options.signal;
@@ -537,6 +549,54 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     task.finally(() => this.#tasks.delete(task));
   }
 
+  /**
+   * Associations that registrars open to the PE's ASAP endpoint: a registrar that took over the
+   * PE's home (RFC 5353) sends an ENDPOINT_KEEP_ALIVE with the H flag; the PE answers, makes it
+   * its home and its registrar association. Anything else is aborted.
+   */
+  async #acceptRegistrars(endpoint: SctpEndpoint): Promise<void> {
+    for await (const association of endpoint) {
+      if (this.#closed) {
+        association.abort("Pool element closing");
+        continue;
+      }
+      void this.#onRegistrarAssociation(association);
+    }
+  }
+
+  async #onRegistrarAssociation(association: Association): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const first = await Promise.race([
+      association.receive().catch(() => null),
+      new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), 10_000)),
+    ]);
+    clearTimeout(timer);
+    let message: AsapMessage | undefined;
+    if (first !== null && first.ppid === ASAP_PPID) {
+      try {
+        message = decodeAsapMessage(first.data);
+      } catch {
+        // not ASAP
+      }
+    }
+    if (
+      message === undefined || message.type !== "endpoint-keep-alive" || !message.home ||
+      !samePoolHandle(message.poolHandle, this.poolHandle) ||
+      (message.identifier !== undefined && message.identifier !== this.identifier) ||
+      this.#closed
+    ) {
+      association.abort("Expected a keep-alive from a new home registrar");
+      return;
+    }
+    logger.info("PE {id}: registrar {server} took over as home", {
+      id: this.identifier.toString(16),
+      server: message.serverId.toString(16),
+    });
+    this.#onKeepAlive(message, association);
+    this.#channel.adopt(association, message.serverId);
+    this.#registered = true;
+  }
+
   async #acceptLoop(): Promise<void> {
     try {
       for await (const association of this.#listener) {
@@ -650,6 +710,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   async #shutDown(abort: boolean): Promise<void> {
     this.#registered = false;
     await this.#channel.close();
+    await this.#asapEndpoint?.close();
     await this.#listener.close();
     for (const w of this.#acceptWaiters.splice(0)) w(null);
     const sessions = [...this.#sessions, ...this.#queue.splice(0)];
@@ -674,4 +735,26 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * The SCTP endpoint a PE opens its registrar associations from, listening so that a registrar
+ * that takes the PE over can reach it at the ASAP address its old home recorded. Its UDP port
+ * equals its SCTP port unless `udpPort` is set, so the default port rule finds it. None when
+ * the PE talks to registrars over TCP only.
+ */
+async function openAsapEndpoint(options: PoolElementOptions): Promise<SctpEndpoint | undefined> {
+  const sctp = (options.registrars ?? []).filter((r) => r.protocol === "sctp");
+  if (sctp.length === 0 && options.announce === undefined) return undefined;
+  const loopback = sctp.length > 0 &&
+    sctp.every((r) => r.hostname.startsWith("127.") || r.hostname === "::1");
+  const v6 = sctp.length > 0 && sctp.every((r) => r.hostname.includes(":"));
+  const endpoint = await SctpEndpoint.open({
+    ...options.sctp,
+    hostname: loopback ? (v6 ? "::1" : "127.0.0.1") : (v6 ? "::" : "0.0.0.0"),
+    port: 0,
+    udpPort: options.udpPort,
+  });
+  endpoint.listen();
+  return endpoint;
 }

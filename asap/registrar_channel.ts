@@ -102,6 +102,20 @@ export class RegistrarChannel {
     this.#serverId = id;
   }
 
+  /**
+   * Makes `association`, opened to the PE by a registrar that took it over (a keep-alive with
+   * the H flag came on it), the channel's association to its new home; the old one is aborted.
+   */
+  adopt(association: Association, serverId: number): void {
+    if (this.#closed) {
+      association.abort("Channel is closed");
+      return;
+    }
+    const old = this.#association;
+    this.#install(association, undefined, serverId);
+    if (old !== undefined && old !== association) old.abort("Replaced by the new home registrar");
+  }
+
   /** Hunts for a registrar unless connected; concurrent calls share one hunt. */
   connect(signal?: AbortSignal): Promise<Association> {
     if (this.#closed) return Promise.reject(new PoolError("closed", "Channel is closed"));

@@ -15,6 +15,7 @@ import { PoolError } from "./errors.ts";
 import { type EndpointAddress, formatEndpointAddress } from "../transport/open.ts";
 import { type MulticastOptions, MulticastReceiver } from "../transport/multicast.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
+import type { SctpEndpoint } from "../transport/sctp/endpoint.ts";
 import type { Association } from "../transport/types.ts";
 
 const logger = getLogger(["rserpool", "asap", "hunt"]);
@@ -51,6 +52,8 @@ export interface RegistrarHuntOptions extends SctpUdpPorts {
   maxHuntInterval?: number;
   /** SCTP protocol parameters of the ASAP associations. */
   sctp?: SctpTuning;
+  /** Open SCTP associations from this endpoint (a PE's ASAP endpoint). */
+  sctpEndpoint?: SctpEndpoint;
   /** Clock in ms (default `Date.now`). */
   clock?: () => number;
 }
@@ -132,6 +135,7 @@ export class RegistrarHunt {
   >;
   #sctp: SctpTuning | undefined;
   #udpPorts: SctpUdpPorts;
+  #sctpEndpoint: SctpEndpoint | undefined;
   #clock: () => number;
   #receiver: Promise<MulticastReceiver | undefined> | undefined;
   #wakers = new Set<() => void>();
@@ -151,6 +155,7 @@ export class RegistrarHunt {
     };
     this.#sctp = options.sctp;
     this.#udpPorts = { udpPort: options.udpPort, remoteUdpPort: options.remoteUdpPort };
+    this.#sctpEndpoint = options.sctpEndpoint;
     this.#clock = options.clock ?? Date.now;
     if (options.announce !== undefined) {
       this.#receiver = MulticastReceiver.open(
@@ -282,6 +287,7 @@ export class RegistrarHunt {
             signal: controller.signal,
             sctp: this.#sctp,
             ...this.#udpPorts,
+            sctpEndpoint: this.#sctpEndpoint,
           });
         } catch (e) {
           if (!controller.signal.aborted) {

@@ -186,3 +186,59 @@ Deno.test("enrp scenario: a SIGKILLed registrar's PEs are taken over by exactly 
     assert.equal(owners.get(a), r1.ready.serverId);
   });
 });
+
+Deno.test("enrp scenario: PEs over SCTP make the registrar that took them over their home (keep-alive with the H flag)", async () => {
+  await withChildren(async (spawned) => {
+    const sctpRegistrar = async (name: string, peers: Running[]) => {
+      const { child, ready } = await startRegistrar([
+        "--asap",
+        "sctp:127.0.0.1:0",
+        "--asap",
+        "tcp:127.0.0.1:0",
+        "--enrp",
+        "sctp:127.0.0.1:0",
+        ...peers.flatMap((p) => ["--peer", asArg(p.enrp)]),
+        ...TIMERS,
+      ], name);
+      spawned.push(child);
+      const tcp = ready.asap.find((a) => a.protocol === "tcp")!;
+      return { child, ready, asap: tcp, enrp: ready.enrp[0], sctp: ready.asap[0] };
+    };
+    const r1 = await sctpRegistrar("r1", []);
+    const r2 = await sctpRegistrar("r2", [r1]);
+    // Two PEs that know only r2, over SCTP: when r2 dies, a survivor must come to them.
+    const pes: { child: Child; id: number }[] = [];
+    for (const name of ["pe-x", "pe-y"]) {
+      const child = Child.spawn(name, "services/pe_main.ts", [
+        "--service",
+        "echo",
+        "--pool",
+        POOL,
+        "--registrar",
+        asArg(r2.sctp),
+        "--log-level",
+        "info",
+      ]);
+      spawned.push(child);
+      pes.push({ child, id: (await child.json<{ identifier: number }>()).identifier });
+    }
+    await converge([r1, r2], pes.map((p) => p.id), "both PEs at both registrars");
+    await r2.child.stop("SIGKILL");
+    const home = r1.ready.serverId.toString(16);
+    await eventually(
+      () =>
+        Promise.resolve(
+          pes.every((p) =>
+            new RegExp(`registrar "?${home}"? took over as home`).test(p.child.stderr())
+          ),
+        ),
+      "both PEs adopted r1 as their home",
+    );
+    const view = await resolve(r1);
+    assert.deepEqual(idsOf(view), pes.map((p) => p.id).sort((a, b) => a - b));
+    for (const p of view) assert.equal(p.homeRegistrarId, r1.ready.serverId);
+    // r1 supervises them now: they answer its keep-alives, so they outlive several intervals.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(idsOf(await resolve(r1)), pes.map((p) => p.id).sort((a, b) => a - b));
+  });
+});

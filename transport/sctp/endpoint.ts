@@ -93,6 +93,8 @@ export interface SctpConnectOptions extends SctpTuning {
   udpApi?: "auto" | "deno" | "node";
   /** The SCTP stack whose UDP sockets to share (default {@linkcode SctpStack.default}). */
   stack?: SctpStack;
+  /** Gives the attempt up: the association is aborted and the promise rejects (`closed`). */
+  signal?: AbortSignal;
 }
 
 /** Counters of an endpoint. */
@@ -268,7 +270,21 @@ export class SctpEndpoint implements AssociationListener {
       peerUdpPort: options.remoteUdpPort ?? options.port,
     });
     this.#byRemote.set(`${peers[0]}|${options.port}`, association);
-    await association.connect(this.#freshTag(), this.#random());
+    const signal = options.signal;
+    if (signal?.aborted) {
+      association.abort("Connect cancelled");
+      throw new TransportError("closed", "Connect cancelled");
+    }
+    const onAbort = () => association.abort("Connect cancelled");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await association.connect(this.#freshTag(), this.#random());
+    } catch (e) {
+      if (signal?.aborted) throw new TransportError("closed", "Connect cancelled", { cause: e });
+      throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
     return association;
   }
 
