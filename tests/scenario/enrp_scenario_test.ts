@@ -242,3 +242,77 @@ Deno.test("enrp scenario: PEs over SCTP make the registrar that took them over t
     assert.deepEqual(idsOf(await resolve(r1)), pes.map((p) => p.id).sort((a, b) => a - b));
   });
 });
+
+Deno.test("enrp scenario: a PU whose registrar dies finds another one in its list, and its session goes on at a PE of that registrar", async () => {
+  await withChildren(async (spawned) => {
+    // r2's ASAP port is chosen now, so that the PU can list it before r2 exists.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const r2Port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const r1 = await registrar(spawned, "r1", []);
+    const calcPe = (name: string, at: Running) => {
+      const child = Child.spawn(name, "services/pe_main.ts", [
+        "--service",
+        "calc",
+        "--pool",
+        POOL,
+        "--registrar",
+        asArg(at.asap),
+        "--cookie-secret",
+        "enrp scenario",
+      ]);
+      spawned.push(child);
+      return child;
+    };
+    const a = calcPe("pe-a", r1);
+    const aId = (await a.json<{ identifier: number }>()).identifier;
+    const pu = Child.spawn("pu", "services/pu_main.ts", [
+      "--service",
+      "calc",
+      "--pool",
+      POOL,
+      "--registrar",
+      asArg(r1.asap),
+      "--registrar",
+      `tcp:127.0.0.1:${r2Port}`,
+      "--count",
+      "200",
+      "--interval",
+      "30ms",
+      "--request-timeout",
+      "1s",
+    ]);
+    spawned.push(pu);
+    // The PU works with PE a, resolved at r1 (the only registrar so far).
+    const first = JSON.parse(await pu.line(30_000));
+    assert.equal(first.connected, aId, JSON.stringify(first));
+    // r2 joins, with PE b.
+    const { child, ready } = await startRegistrar([
+      "--asap",
+      `tcp:127.0.0.1:${r2Port}`,
+      "--enrp",
+      "sctp:127.0.0.1:0",
+      "--peer",
+      asArg(r1.enrp),
+      ...TIMERS,
+    ], "r2");
+    spawned.push(child);
+    const r2: Running = { child, ready, asap: ready.asap[0], enrp: ready.enrp[0] };
+    const b = calcPe("pe-b", r2);
+    const bId = (await b.json<{ identifier: number }>()).identifier;
+    await converge([r1, r2], [aId, bId], "a and b at both registrars");
+    // The PU's registrar and its PE die together.
+    await r1.child.stop("SIGKILL");
+    await a.stop("SIGKILL");
+    let failover: { from: number; to: number } | undefined;
+    let result: { ok: boolean; completed: number } | undefined;
+    while (result === undefined) {
+      const event = JSON.parse(await pu.line(60_000));
+      if (event.failover !== undefined) failover = event.failover;
+      else if (event.ok !== undefined) result = event;
+    }
+    assert.deepEqual(failover && [failover.from, failover.to], [aId, bId]);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.completed, 200, "no step lost");
+  });
+});
