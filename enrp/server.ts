@@ -94,6 +94,12 @@ export interface EnrpHost {
   tookOver(target: number, entries: PoolElementEntry<unknown>[]): void;
   /** A PE this registrar owned is now owned by a peer (it registered there). */
   lostOwnership(entry: PoolElementEntry<unknown>): void;
+  /**
+   * Whether this registrar supervises one of its PEs over a live association: then a peer's
+   * claim to it is refused (after a partition, both sides may claim the same PEs; the one the
+   * PE talks to keeps it).
+   */
+  supervises(entry: PoolElementEntry<unknown>): boolean;
   /** Multicasts a PRESENCE (every heartbeat cycle), when the registrar announces. */
   announce?(bytes: Uint8Array): void;
 }
@@ -893,6 +899,18 @@ export class EnrpServer {
    */
   #apply(owner: number, poolHandle: Uint8Array, pe: PoolElementParameter): number | undefined {
     const existing = this.#hs.getPoolElement(poolHandle, pe.identifier);
+    if (
+      existing !== undefined && existing.owner === this.serverId && owner !== this.serverId &&
+      this.#host.supervises(existing)
+    ) {
+      this.stats.updatesRejected++;
+      logger.warn("PE {pe} of {pool} claimed by {claimer}, but it is ours and answers: refused", {
+        pe: hex(pe.identifier),
+        pool: new TextDecoder().decode(poolHandle),
+        claimer: hex(owner),
+      });
+      return ErrorCause.NonUniquePeIdentifier;
+    }
     if (existing !== undefined && existing.owner !== owner) {
       const current = this.#peers.get(existing.owner);
       const alive = existing.owner === this.serverId ||

@@ -829,6 +829,10 @@ export class Registrar implements AsyncDisposable {
         },
         tookOver: (_target, entries) => this.#adopt(entries),
         lostOwnership: (entry) => this.#disown(entry as PoolElementEntry<RegistrarPeState>),
+        supervises: (entry) => {
+          const a = (entry as PoolElementEntry<RegistrarPeState>).userData?.association;
+          return a !== undefined && !a.closed;
+        },
         announce: (bytes) => this.#enrpSender?.send(bytes),
       },
     });

@@ -7,6 +7,7 @@ import { peChecksum } from "../../handlespace/checksum.ts";
 import type { EndpointAddress } from "../../transport/open.ts";
 import type { PoolElementParameter } from "../../wire/types.ts";
 import { AsapClient, text } from "../support/asap_client.ts";
+import { createTwoHosts, ignoreWithoutNetns } from "../support/netns.ts";
 import { Child, type RegistrarReady, startRegistrar } from "../support/processes.ts";
 
 const POOL = "EnrpPool";
@@ -315,4 +316,82 @@ Deno.test("enrp scenario: a PU whose registrar dies finds another one in its lis
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.equal(result.completed, 200, "no step lost");
   });
+});
+
+Deno.test({
+  name:
+    "enrp scenario: a partition between two registrars (each with its PEs) heals into one handlespace",
+  ignore: await ignoreWithoutNetns(),
+  async fn() {
+    await using hosts = await createTwoHosts({ links: 1, base: 151 });
+    await withChildren(async (spawned) => {
+      const [aAddress] = hosts.aAddresses;
+      const [bAddress] = hosts.bAddresses;
+      const start = async (name: string, ns: string, address: string, peer?: string) => {
+        const child = Child.spawn(name, "registrar/main.ts", [
+          "--asap",
+          `tcp:${address}:3863`,
+          "--enrp",
+          `sctp:${address}:9901`,
+          "--announce",
+          "off",
+          "--enrp-announce",
+          "off",
+          ...(peer === undefined ? [] : ["--peer", `${peer}:9901`]),
+          ...TIMERS,
+        ], ns);
+        spawned.push(child);
+        return (await child.json<RegistrarReady>()).serverId;
+      };
+      const ra = await start("ra", hosts.a, aAddress);
+      const rb = await start("rb", hosts.b, bAddress, aAddress);
+      const pe = async (name: string, ns: string, address: string) => {
+        const child = Child.spawn(name, "services/pe_main.ts", [
+          "--service",
+          "echo",
+          "--pool",
+          POOL,
+          "--registrar",
+          `tcp:${address}:3863`,
+          "--listen",
+          `tcp:${address}:0`,
+        ], ns);
+        spawned.push(child);
+        return (await child.json<{ identifier: number }>()).identifier;
+      };
+      const pa = await pe("pe-a", hosts.a, aAddress);
+      const pb = await pe("pe-b", hosts.b, bAddress);
+      const view = async (ns: string, address: string) => {
+        const child = Child.spawn("resolve", "tests/support/resolve_main.ts", [
+          `tcp:${address}:3863`,
+          POOL,
+        ], ns);
+        try {
+          const pes = await child.json<{ id: number; home: number }[]>(10_000);
+          return pes.sort((x, y) => x.id - y.id);
+        } finally {
+          await child.stop("SIGKILL");
+        }
+      };
+      const want = [{ id: pa, home: ra }, { id: pb, home: rb }].sort((x, y) => x.id - y.id);
+      const agreed = async () =>
+        JSON.stringify(await view(hosts.a, aAddress)) === JSON.stringify(want) &&
+        JSON.stringify(await view(hosts.b, bAddress)) === JSON.stringify(want);
+      await eventually(agreed, "both registrars hold both PEs, each at its home");
+      // The partition: each side sees the other die and takes its PEs over.
+      await hosts.setLink(0, false);
+      await eventually(
+        async () => {
+          const [a, b] = [await view(hosts.a, aAddress), await view(hosts.b, bAddress)];
+          return a.length === 2 && a.every((p) => p.home === ra) && b.length === 2 &&
+            b.every((p) => p.home === rb);
+        },
+        "each side took over the other's PE",
+        20_000,
+      );
+      // Healed: the two handlespaces agree again, each PE owned by the registrar it talks to.
+      await hosts.setLink(0, true);
+      await eventually(agreed, "one handlespace again after the partition", 30_000);
+    });
+  },
 });
