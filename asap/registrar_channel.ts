@@ -208,7 +208,7 @@ export class RegistrarChannel {
   /** Sends a message to the registrar; hunts first when there is no association. */
   async send(message: AsapMessage, signal?: AbortSignal): Promise<void> {
     const association = await this.connect(signal);
-    await association.send(encodeAsapMessage(message), { ppid: ASAP_PPID });
+    await association.send(encodeAsapMessage(message), { ppid: ASAP_PPID, transfer: true });
   }
 
   /**
@@ -250,7 +250,7 @@ export class RegistrarChannel {
       this.#pending.push(p);
     });
     try {
-      await association.send(encodeAsapMessage(message), { ppid: ASAP_PPID });
+      await association.send(encodeAsapMessage(message), { ppid: ASAP_PPID, transfer: true });
     } catch (e) {
       // The read loop rejects the pending request when the association ended.
       if (this.#association === association && !association.closed) throw e;

@@ -474,7 +474,7 @@ export class EnrpServer {
       });
       return true;
     }
-    link.association.send(bytes, { ppid: ENRP_PPID }).catch(() => {});
+    link.association.send(bytes, { ppid: ENRP_PPID, transfer: true }).catch(() => {});
     return true;
   }
 

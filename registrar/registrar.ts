@@ -439,7 +439,10 @@ export class Registrar implements AsyncDisposable {
       return;
     }
     peer.unsent++;
-    peer.association.send(bytes, { ppid: ASAP_PPID }).catch(() => {}).finally(() => peer.unsent--);
+    // The bytes were encoded for this send: handed over, not copied.
+    peer.association.send(bytes, { ppid: ASAP_PPID, transfer: true }).catch(() => {}).finally(
+      () => peer.unsent--,
+    );
   }
 
   // ------------------------------------------------------------------ messages

@@ -37,6 +37,12 @@ export interface SendOptions {
   ppid?: number;
   /** Deliver as soon as it arrives, not in stream order (default false). */
   unordered?: boolean;
+  /**
+   * Hand `data` over instead of having it copied (default false): the caller does not change
+   * it afterwards, because SCTP may keep it until the peer acknowledges it. For messages
+   * encoded just for this send; it spares a copy and the garbage it leaves.
+   */
+  transfer?: boolean;
 }
 
 /**

@@ -78,6 +78,8 @@ interface Path {
   partialBytesAcked: number;
   flight: number;
   t3: Timer | undefined;
+  /** When T3 expires (0: stopped); its timer re-arms itself when it fires early. */
+  t3Deadline: number;
   heartbeat: Timer | undefined;
   heartbeatSentAt: number;
   heartbeatPending: boolean;
@@ -353,7 +355,9 @@ export class SctpAssociation implements Association {
       let flags = unordered ? DataFlag.Unordered : 0;
       if (i === 0) flags |= DataFlag.Begin;
       if (i === last - 1) flags |= DataFlag.End;
-      const payload = last === 1 ? data.slice() : data.slice(i * max, (i + 1) * max);
+      const payload = options.transfer === true
+        ? (last === 1 ? data : data.subarray(i * max, (i + 1) * max))
+        : (last === 1 ? data.slice() : data.slice(i * max, (i + 1) * max));
       this.#pending.push({
         tsn: this.#nextTsn,
         flags,
@@ -658,7 +662,7 @@ export class SctpAssociation implements Association {
       // An urgent SACK (gaps, duplicates, every second packet) goes out right after this
       // packet; otherwise it waits to be bundled with the application's answer.
       if (this.#sackUrgent) this.#scheduleUrgentFlush();
-      else this.#scheduleFlush();
+      else this.#armSackTimer();
     }
   }
 
@@ -854,8 +858,6 @@ export class SctpAssociation implements Association {
     this.#sackNeeded = false;
     this.#sackUrgent = false;
     this.#packetsSinceSack = 0;
-    clearTimeout(this.#sackTimer);
-    this.#sackTimer = undefined;
     return value;
   }
 
@@ -927,7 +929,7 @@ export class SctpAssociation implements Association {
       if (!open) return;
       this.#host.transmit(b.finish(), target.address, target.udpPort);
       open = false;
-      if (target.t3 === undefined) this.#startT3(target);
+      if (target.t3Deadline === 0) this.#startT3(target);
     };
     // 1. Retransmissions, oldest first, to the path chosen for them. Fast retransmissions go
     // out regardless of cwnd (RFC 9260, 7.2.4); timeout retransmissions within it.
@@ -972,16 +974,26 @@ export class SctpAssociation implements Association {
     if (this.#sackNeeded) {
       if (this.#sackUrgent || this.#state !== "established") {
         this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
-      } else if (this.#sackTimer === undefined) {
-        this.#sackTimer = setTimeout(() => {
-          this.#sackTimer = undefined;
-          if (this.#sackNeeded && !this.#ended()) {
-            this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
-          }
-        }, this.config.delayedAckTime);
+      } else {
+        this.#armSackTimer();
       }
     }
     this.#maybeShutdown();
+  }
+
+  /**
+   * The delayed SACK (RFC 9260, 6.2): sent after `delayedAckTime` unless it left bundled with
+   * data first. The timer is left running when it does (a no-op when it fires then): arming
+   * it once per window is cheaper than clearing it on every packet.
+   */
+  #armSackTimer(): void {
+    if (this.#sackTimer !== undefined) return;
+    this.#sackTimer = setTimeout(() => {
+      this.#sackTimer = undefined;
+      if (this.#sackNeeded && !this.#ended()) {
+        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
+      }
+    }, this.config.delayedAckTime);
   }
 
   #retransmitPath(c: OutChunk): Path {
@@ -1138,18 +1150,31 @@ export class SctpAssociation implements Association {
     p.rto = Math.min(this.config.rtoMax, Math.max(this.config.rtoMin, p.srtt + 4 * p.rttvar));
   }
 
+  // T3 is started and stopped on almost every round trip: moving a deadline is cheaper than
+  // clearing and setting a runtime timer each time. The timer re-arms itself when it fires
+  // before the deadline and does nothing when T3 was stopped.
   #startT3(p: Path): void {
-    clearTimeout(p.t3);
-    p.t3 = setTimeout(() => this.#onT3(p), p.rto);
+    p.t3Deadline = now() + p.rto;
+    if (p.t3 === undefined) p.t3 = setTimeout(() => this.#t3Fired(p), p.rto);
   }
 
   #stopT3(p: Path): void {
-    clearTimeout(p.t3);
+    p.t3Deadline = 0;
+  }
+
+  #t3Fired(p: Path): void {
     p.t3 = undefined;
+    if (p.t3Deadline === 0 || this.#ended()) return;
+    const left = p.t3Deadline - now();
+    if (left > 0.5) {
+      p.t3 = setTimeout(() => this.#t3Fired(p), left);
+      return;
+    }
+    p.t3Deadline = 0;
+    this.#onT3(p);
   }
 
   #onT3(p: Path): void {
-    p.t3 = undefined;
     if (this.#ended()) return;
     this.#timeouts++;
     p.rto = Math.min(p.rto * 2, this.config.rtoMax);
@@ -1172,7 +1197,7 @@ export class SctpAssociation implements Association {
     if (marked > 0 || this.#state === "shutdown-sent" || this.#state === "shutdown-ack-sent") {
       this.#flush();
     }
-    if (p.t3 === undefined && marked > 0) this.#startT3(p);
+    if (p.t3Deadline === 0 && marked > 0) this.#startT3(p);
   }
 
   /** Counts an unanswered transmission on a path; returns true if the association failed. */
@@ -1364,6 +1389,7 @@ export class SctpAssociation implements Association {
       partialBytesAcked: 0,
       flight: 0,
       t3: undefined,
+      t3Deadline: 0,
       heartbeat: undefined,
       heartbeatSentAt: 0,
       heartbeatPending: false,
@@ -1409,6 +1435,7 @@ export class SctpAssociation implements Association {
       clearTimeout(p.t3);
       clearTimeout(p.heartbeat);
       p.t3 = undefined;
+      p.t3Deadline = 0;
       p.heartbeat = undefined;
     }
     this.#host.detach(this);
