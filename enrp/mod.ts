@@ -15,11 +15,7 @@
 
 export * from "./messages.ts";
 export { decodeEnrpMessage, encodeEnrpMessage } from "./codec.ts";
-export {
-  type HandleTableItem,
-  type HandleTablePart,
-  HandleTableExtract,
-} from "./handle_table.ts";
+export { HandleTableExtract, type HandleTableItem, type HandleTablePart } from "./handle_table.ts";
 export {
   ENRP_PPID,
   type EnrpHost,
