@@ -514,6 +514,9 @@ export class EnrpServer {
   #contactCandidates(): void {
     for (const c of this.#candidates.values()) {
       if (c.connecting || (c.link !== undefined && !c.link.association.closed)) continue;
+      // The peer may have come to us first: one association per peer is enough (a second
+      // one to the same address and port collides with the first).
+      if (this.#linkedTo(c.address)) continue;
       c.connecting = true;
       const task = this.#host.connect(c.address, this.#stop.signal).then((association) => {
         c.connecting = false;
@@ -533,6 +536,16 @@ export class EnrpServer {
       this.#tasks.add(task);
       task.finally(() => this.#tasks.delete(task));
     }
+  }
+
+  #linkedTo(address: EndpointAddress): boolean {
+    for (const l of this.#links.values()) {
+      if (l.association.closed) continue;
+      for (const a of l.association.remoteAddresses) {
+        if (a.hostname === address.hostname && a.port === address.port) return true;
+      }
+    }
+    return false;
   }
 
   #bind(link: Link, peer: PeerState): void {

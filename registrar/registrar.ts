@@ -19,6 +19,7 @@ import { MulticastReceiver, MulticastSender } from "../transport/multicast.ts";
 import { type EndpointAddress, openListener, type OpenOptions } from "../transport/open.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
+import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
 import { ErrorCause, WireError } from "../wire/errors.ts";
 import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
 import { freezePoolElement } from "../wire/parameters.ts";
@@ -575,17 +576,19 @@ export class Registrar implements AsyncDisposable {
       );
       return;
     }
+    // The PE's ASAP address (where a registrar that takes it over reaches it). Data only:
+    // RSPLIB refuses a PE whose ASAP transport says control ("invalid registrator").
     const asapTransport: TransportParameter = peer.protocol === "sctp"
       ? {
         protocol: "sctp",
         port: peer.association.remoteAddresses[0]?.port ?? 0,
-        transportUse: "data-control",
+        transportUse: "data",
         addresses: [peer.remoteAddress],
       }
       : {
         protocol: "tcp",
         port: peer.association.remoteAddresses[0]?.port ?? 0,
-        transportUse: "data-control",
+        transportUse: "data",
         addresses: [peer.remoteAddress],
       };
     // Frozen: the handlespace keeps it as it is, and its encoding is cached for resolutions.
@@ -822,6 +825,9 @@ export class Registrar implements AsyncDisposable {
             signal,
             timeout: options.enrpTuning?.requestTimeout ?? 3000,
             ...this.#sctpPorts,
+            // From the ENRP endpoint itself: RSPLIB accepts a PRESENCE only from the address
+            // and port its Server Information names.
+            sctpEndpoint: address.protocol === "sctp" ? this.#enrpSctpEndpoint() : undefined,
           }),
         ready: () => {
           if (options.announce !== false && !this.#closed) {
@@ -854,6 +860,13 @@ export class Registrar implements AsyncDisposable {
       );
     }
     enrp.start();
+  }
+
+  #enrpSctpEndpoint(): SctpEndpoint | undefined {
+    for (const { listener } of this.#enrpListeners) {
+      if (listener instanceof SctpEndpoint) return listener;
+    }
+    return undefined;
   }
 
   async #acceptEnrp(listener: AssociationListener): Promise<void> {

@@ -263,6 +263,15 @@ export class SctpEndpoint implements AssociationListener {
     if (this.#byTag.size >= this.#maxAssociations) {
       throw new TransportError("limit", "Too many associations");
     }
+    const existing = this.#byRemote.get(`${peers[0]}|${options.port}`);
+    if (existing !== undefined && !existing.closed) {
+      // RFC 9260 allows one association between two endpoints: a second INIT would look like
+      // a restart to the peer and break the first.
+      throw new TransportError(
+        "invalid",
+        `Already associated with ${peers[0]}:${options.port} from port ${this.#port}`,
+      );
+    }
     const config = { ...this.config, ...resolveSctpConfig({ ...this.config, ...options }) };
     const association = new SctpAssociation(this.#host, config, {
       peerPort: options.port,
