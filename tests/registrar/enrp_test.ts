@@ -9,7 +9,7 @@ import type { EnrpMessage } from "../../enrp/messages.ts";
 import { ENRP_PPID } from "../../enrp/server.ts";
 import { PoolElement } from "../../asap/pool_element.ts";
 import { PoolUser } from "../../asap/pool_user.ts";
-import { Registrar } from "../../registrar/registrar.ts";
+import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
 import { connectSctp } from "../../transport/sctp/endpoint.ts";
 import type { Association } from "../../transport/types.ts";
 import { ErrorCause } from "../../wire/errors.ts";
@@ -23,7 +23,7 @@ const text = (s: string) => new TextEncoder().encode(s);
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** A registrar with ENRP that has finished its start-up (alone: no peer is configured). */
-async function startRegistrar(): Promise<Registrar> {
+async function startRegistrar(options: Partial<RegistrarOptions> = {}): Promise<Registrar> {
   const registrar = await Registrar.start({
     asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
     enrp: [{ protocol: "sctp", hostname: "127.0.0.1", port: 0 }],
@@ -32,7 +32,12 @@ async function startRegistrar(): Promise<Registrar> {
     keepAliveInterval: 500,
     keepAliveTimeout: 500,
     maxHandleResolutionItems: 1000,
-    enrpTuning: { mentorHuntTimeout: 50, maxElementsPerHandleTableResponse: 128 },
+    ...options,
+    enrpTuning: {
+      mentorHuntTimeout: 50,
+      maxElementsPerHandleTableResponse: 128,
+      ...options.enrpTuning,
+    },
   });
   await waitFor(() => registrar.enrp?.ready === true, "ENRP start-up");
   return registrar;
@@ -345,6 +350,182 @@ Deno.test({
       await pu.close();
       await local.close();
       await registrar.close();
+    }
+  },
+});
+
+/** Short ENRP timers: a silent peer is probed after 300 ms and taken over 300 ms later. */
+const FAST_ENRP = {
+  heartbeatCycle: 100,
+  maxTimeLastHeard: 300,
+  maxTimeNoResponse: 300,
+  takeoverExpiry: 800,
+};
+
+/** Keeps a test peer alive: a PRESENCE every 100 ms until stopped. */
+function keepAlive(peer: TestPeer): () => void {
+  const timer = setInterval(() => peer.presence().catch(() => {}), 100);
+  return () => clearInterval(timer);
+}
+
+Deno.test({
+  name: "enrp: takeover race: a higher server ID goes on, a lower one gets an ACK (RFC 5353 3.5.1)",
+  ...opts,
+  async fn() {
+    for (const winner of ["them", "us"] as const) {
+      // Server IDs fixed so that the race has a known winner.
+      const registrar = await startRegistrar({ serverId: 0x50000000, enrpTuning: FAST_ENRP });
+      const target = await TestPeer.connect(registrar, 0x10000000);
+      const rival = await TestPeer.connect(
+        registrar,
+        winner === "them" ? 0x70000000 : 0x30000000,
+      );
+      const stop = keepAlive(rival);
+      try {
+        await target.presence();
+        await rival.presence();
+        await target.update("add", "T", pe(1, 0x10000000));
+        await waitFor(() => registrar.handlespace.size === 1, "the target's PE");
+        // The target goes silent; the registrar starts a takeover and asks the rival.
+        const init = await rival.next(isType("init-takeover"), 5000);
+        assert.equal(init.targetId, 0x10000000);
+        // The rival started one of its own at the same time.
+        await rival.send({
+          type: "init-takeover",
+          senderId: rival.serverId,
+          receiverId: 0,
+          targetId: 0x10000000,
+        });
+        if (winner === "them") {
+          const ack = await rival.next(isType("init-takeover-ack"));
+          assert.equal(ack.targetId, 0x10000000);
+          await rival.send({
+            type: "takeover-server",
+            senderId: rival.serverId,
+            receiverId: 0,
+            targetId: 0x10000000,
+          });
+          await waitFor(
+            () => registrar.handlespace.getPoolElement(text("T"), 1)?.owner === rival.serverId,
+            "the PE owned by the rival",
+          );
+        } else {
+          await assert.rejects(rival.next(isType("init-takeover-ack"), 500));
+          await rival.send({
+            type: "init-takeover-ack",
+            senderId: rival.serverId,
+            receiverId: registrar.serverId,
+            targetId: 0x10000000,
+          });
+          const done = await rival.next(isType("takeover-server"));
+          assert.equal(done.targetId, 0x10000000);
+          assert.equal(
+            registrar.handlespace.getPoolElement(text("T"), 1)?.owner,
+            registrar.serverId,
+          );
+          assert.equal(registrar.enrp?.stats.takeovers, 1);
+        }
+      } finally {
+        stop();
+        target.close();
+        rival.close();
+        await registrar.close();
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "enrp: a takeover that a peer does not acknowledge is abandoned; the PEs stay with the target",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar({ enrpTuning: FAST_ENRP });
+    const target = await TestPeer.connect(registrar, 0x0aaa);
+    const silent = await TestPeer.connect(registrar, 0x0bbb);
+    const stop = keepAlive(silent);
+    try {
+      await target.presence();
+      await silent.presence();
+      await target.update("add", "U", pe(1, 0x0aaa));
+      await waitFor(() => registrar.handlespace.size === 1, "the target's PE");
+      await silent.next(isType("init-takeover"), 5000);
+      await waitFor(
+        () => (registrar.enrp?.stats.takeoversAbandoned ?? 0) >= 1,
+        "the takeover abandoned",
+      );
+      assert.equal(registrar.handlespace.getPoolElement(text("U"), 1)?.owner, 0x0aaa);
+      assert.equal(registrar.enrp?.stats.takeovers, 0);
+    } finally {
+      stop();
+      target.close();
+      silent.close();
+      await registrar.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "enrp: limits: a peer over the peer table's size and PEs over a peer's quota get Lack of Resources",
+  ...opts,
+  async fn() {
+    const registrar = await startRegistrar({
+      enrpTuning: { maxPeers: 1, maxPoolElementsPerPeer: 2 },
+    });
+    const first = await TestPeer.connect(registrar, 0x0ccc);
+    const second = await TestPeer.connect(registrar, 0x0ddd);
+    try {
+      await first.presence();
+      await waitFor(() => registrar.peers.length === 1, "the first peer");
+      await second.presence();
+      const full = await second.next(isType("error"));
+      assert.equal(full.error[0].code, ErrorCause.LackOfResources);
+      assert.deepEqual(registrar.peers.map((p) => p.serverId), [0x0ccc]);
+      for (let i = 1; i <= 3; i++) await first.update("add", "Q", pe(i, 0x0ccc));
+      const quota = await first.next(isType("error"));
+      assert.equal(quota.error[0].code, ErrorCause.LackOfResources);
+      assert.equal(registrar.handlespace.ownerSize(0x0ccc), 2);
+    } finally {
+      first.close();
+      second.close();
+      await registrar.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "enrp: registrars find each other by multicast PRESENCE (loopback) and replicate",
+  ...opts,
+  async fn() {
+    const group = {
+      group: "239.0.0.51",
+      port: 20000 + (Deno.pid % 20000),
+      interfaceAddress: "127.0.0.1",
+    };
+    const a = await startRegistrar({ enrpAnnounce: group, enrpTuning: { heartbeatCycle: 200 } });
+    const b = await startRegistrar({ enrpAnnounce: group, enrpTuning: { heartbeatCycle: 200 } });
+    const local = await PoolElement.start({
+      poolHandle: "Multicast",
+      registrars: [a.addresses[0]],
+      listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+      hunt: FAST_HUNT,
+    });
+    try {
+      await waitFor(
+        () =>
+          a.peers.some((p) => p.serverId === b.serverId) &&
+          b.peers.some((p) => p.serverId === a.serverId),
+        "each in the other's peer table",
+      );
+      await waitFor(
+        () => b.handlespace.getPoolElement(text("Multicast"), local.identifier) !== undefined,
+        "the PE replicated",
+      );
+    } finally {
+      await local.close();
+      await a.close();
+      await b.close();
     }
   },
 });
