@@ -63,6 +63,10 @@ export {
   Registrar,
   type RegistrarOptions,
   type RegistrarPeState,
+  type RegistrarEvent,
   type RegistrarStats,
+  type RemovalReason,
+  RESOLUTION_TIME_BUCKETS,
+  type ResolutionTimes,
   TokenBucket,
 } from "./registrar/mod.ts";

@@ -21,3 +21,9 @@ export {
   type RegistrarStats,
 } from "./registrar.ts";
 export { type RateLimit, TokenBucket } from "./rate_limiter.ts";
+export {
+  type RegistrarEvent,
+  type RemovalReason,
+  RESOLUTION_TIME_BUCKETS,
+  type ResolutionTimes,
+} from "./events.ts";

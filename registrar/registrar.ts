@@ -25,6 +25,12 @@ import type { PoolElementParameter, TransportParameter } from "../wire/types.ts"
 import { freezePoolElement } from "../wire/parameters.ts";
 import { addressScope } from "../transport/sctp/scope.ts";
 import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
+import {
+  type RegistrarEvent,
+  type RemovalReason,
+  RESOLUTION_TIME_BUCKETS,
+  type ResolutionTimes,
+} from "./events.ts";
 
 /**
  * Options of {@linkcode Registrar.start}. Times in milliseconds.
@@ -126,6 +132,16 @@ export interface RegistrarStats {
   lifetimeExpiries: number;
   /** ENDPOINT_UNREACHABLE reports received (within the rate limit). */
   unreachableReports: number;
+  /** Handle resolutions answered with Unknown Pool Handle (counted in `handleResolutions`). */
+  handleResolutionsUnknown: number;
+  /** ENDPOINT_KEEP_ALIVEs sent. */
+  keepAlivesSent: number;
+  /** ASAP ERRORs and rejections sent. */
+  errorsSent: number;
+  /** Associations aborted for not reading their answers. */
+  associationsCut: number;
+  /** Service times of handle resolutions. */
+  resolutionTimes: ResolutionTimes;
   /** PEs removed after too many unreachability reports. */
   unreachableRemovals: number;
 }
@@ -228,6 +244,15 @@ export class Registrar implements AsyncDisposable {
     lifetimeExpiries: 0,
     unreachableReports: 0,
     unreachableRemovals: 0,
+    handleResolutionsUnknown: 0,
+    keepAlivesSent: 0,
+    errorsSent: 0,
+    associationsCut: 0,
+    resolutionTimes: {
+      counts: new Array(RESOLUTION_TIME_BUCKETS.length + 1).fill(0),
+      sum: 0,
+      count: 0,
+    },
   };
   #options: Required<
     Pick<
@@ -255,10 +280,13 @@ export class Registrar implements AsyncDisposable {
   #announceTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #tasks = new Set<Promise<void>>();
+  #watchers = new Set<(event: RegistrarEvent) => void>();
+  #startedAt: number;
 
   private constructor(options: RegistrarOptions) {
     this.serverId = options.serverId ?? randomServerId();
     this.#clock = options.clock ?? Date.now;
+    this.#startedAt = this.#clock();
     this.#sctpPorts = {
       sctp: options.sctp,
       udpPort: options.udpPort,
@@ -322,6 +350,37 @@ export class Registrar implements AsyncDisposable {
   /** The ASAP endpoints, with the ports actually bound. */
   get addresses(): EndpointAddress[] {
     return this.#listeners.map((l) => l.address);
+  }
+
+  /** When the registrar started (ms, its clock). */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  /** Numbers of ASAP associations open, by transport. */
+  get associationsByTransport(): { sctp: number; tcp: number } {
+    let sctp = 0;
+    for (const p of this.#peers.values()) if (p.protocol === "sctp") sctp++;
+    return { sctp, tcp: this.#peers.size - sctp };
+  }
+
+  /**
+   * Calls `listener` with every {@linkcode RegistrarEvent}; returns a function that stops it. A
+   * listener that throws is left out of the registrar's work (the error is logged).
+   */
+  onEvent(listener: (event: RegistrarEvent) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #emit(event: RegistrarEvent): void {
+    for (const w of this.#watchers) {
+      try {
+        w(event);
+      } catch (e) {
+        logger.error("Registrar event listener failed: {error}", { error: String(e) });
+      }
+    }
   }
 
   /** The ENRP endpoints, with the ports actually bound (none without ENRP). */
@@ -423,6 +482,7 @@ export class Registrar implements AsyncDisposable {
 
   #send(peer: Peer, message: AsapMessage): void {
     if (peer.association.closed) return;
+    if (message.type === "error") this.stats.errorsSent++;
     let bytes: Uint8Array;
     try {
       bytes = encodeAsapMessage(message);
@@ -437,6 +497,13 @@ export class Registrar implements AsyncDisposable {
         n: peer.unsent,
       });
       peer.association.abort("Peer does not read its answers");
+      this.stats.associationsCut++;
+      this.#emit({
+        type: "association-cut",
+        time: this.#clock(),
+        from: peer.remoteAddress,
+        reason: "does not read its answers",
+      });
       return;
     }
     peer.unsent++;
@@ -476,37 +543,39 @@ export class Registrar implements AsyncDisposable {
         })),
       });
     }
+    const received = performance.now();
     switch (message.type) {
       case "registration":
         if (!peer.registrations.take()) {
-          this.stats.rateLimited++;
+          this.#rateLimited(peer, "registration");
           return;
         }
         this.#onRegistration(peer, message.poolHandle, message.poolElement);
         break;
       case "deregistration":
         if (!peer.registrations.take()) {
-          this.stats.rateLimited++;
+          this.#rateLimited(peer, "registration");
           return;
         }
         this.#onDeregistration(peer, message.poolHandle, message.identifier);
         break;
       case "handle-resolution":
         if (!peer.resolutions.take()) {
-          this.stats.rateLimited++;
+          this.#rateLimited(peer, "handle-resolution");
           return;
         }
         this.#onHandleResolution(peer, message.poolHandle, message.items);
+        this.#observeResolution(performance.now() - received);
         break;
       case "endpoint-keep-alive-ack":
         this.#onKeepAliveAck(peer, message.poolHandle, message.identifier);
         break;
       case "endpoint-unreachable":
         if (!peer.unreachables.take()) {
-          this.stats.rateLimited++;
+          this.#rateLimited(peer, "unreachable");
           return;
         }
-        this.#onUnreachable(message.poolHandle, message.identifier);
+        this.#onUnreachable(peer, message.poolHandle, message.identifier);
         break;
       default:
         if (!peer.errors.take()) return;
@@ -519,6 +588,11 @@ export class Registrar implements AsyncDisposable {
     }
   }
 
+  #rateLimited(peer: Peer, kind: "registration" | "handle-resolution" | "unreachable"): void {
+    this.stats.rateLimited++;
+    this.#emit({ type: "rate-limited", time: this.#clock(), kind, from: peer.remoteAddress });
+  }
+
   #reject(
     peer: Peer,
     poolHandle: Uint8Array,
@@ -527,6 +601,15 @@ export class Registrar implements AsyncDisposable {
     info: Uint8Array,
   ): void {
     this.stats.registrationsRejected++;
+    this.stats.errorsSent++;
+    this.#emit({
+      type: "registration-rejected",
+      time: this.#clock(),
+      poolHandle,
+      identifier,
+      cause,
+      from: peer.remoteAddress,
+    });
     this.#send(peer, {
       type: "registration-response",
       rejected: true,
@@ -631,6 +714,14 @@ export class Registrar implements AsyncDisposable {
     peer.pes.set(key, { poolHandle: entry.poolHandle, identifier: pe.identifier });
     this.stats.registrations++;
     this.#enrp?.localAdd(entry.poolHandle, entry.poolElement);
+    this.#emit({
+      type: "registered",
+      time: now,
+      poolHandle: entry.poolHandle,
+      poolElement: entry.poolElement,
+      renewal: existing !== undefined,
+      from: peer.remoteAddress,
+    });
     this.#send(peer, {
       type: "registration-response",
       rejected: false,
@@ -666,12 +757,23 @@ export class Registrar implements AsyncDisposable {
     this.#send(peer, { type: "deregistration-response", poolHandle, identifier });
   }
 
+  #observeResolution(ms: number): void {
+    const h = this.stats.resolutionTimes;
+    const seconds = ms / 1000;
+    let i = 0;
+    while (i < RESOLUTION_TIME_BUCKETS.length && seconds > RESOLUTION_TIME_BUCKETS[i]) i++;
+    h.counts[i]++;
+    h.sum += seconds;
+    h.count++;
+  }
+
   #onHandleResolution(peer: Peer, poolHandle: Uint8Array, items: number | undefined): void {
     const max = this.#options.maxHandleResolutionItems;
     const n = items === undefined ? max : Math.min(items, max);
     const selected = this.handlespace.selectPoolElements(poolHandle, Math.max(1, n));
     this.stats.handleResolutions++;
     if (selected.length === 0) {
+      this.stats.handleResolutionsUnknown++;
       this.#send(peer, {
         type: "handle-resolution-response",
         acceptsUpdates: false,
@@ -702,24 +804,40 @@ export class Registrar implements AsyncDisposable {
     this.#schedule();
   }
 
-  #onUnreachable(poolHandle: Uint8Array, identifier: number): void {
+  #onUnreachable(peer: Peer, poolHandle: Uint8Array, identifier: number): void {
     this.stats.unreachableReports++;
     const entry = this.handlespace.getPoolElement(poolHandle, identifier);
     const state = entry?.userData;
     if (entry === undefined || state === undefined) return;
-    if (++state.badReports >= this.#options.maxBadPeReports) {
+    const reports = ++state.badReports;
+    this.#emit({
+      type: "unreachable-reported",
+      time: this.#clock(),
+      poolHandle,
+      identifier,
+      reports,
+      from: peer.remoteAddress,
+    });
+    if (reports >= this.#options.maxBadPeReports) {
       this.stats.unreachableRemovals++;
-      this.#remove(entry, "reported unreachable");
+      this.#remove(entry, "unreachable");
     }
   }
 
-  #remove(entry: PoolElementEntry<RegistrarPeState>, why: string): void {
+  #remove(entry: PoolElementEntry<RegistrarPeState>, why: RemovalReason): void {
     this.handlespace.deregisterPoolElement(entry.poolHandle, entry.poolElement.identifier);
     if (entry.owner === this.serverId) this.#enrp?.localDelete(entry.poolHandle, entry.poolElement);
     const owner = entry.userData?.association;
     if (owner !== undefined) {
       this.#peers.get(owner)?.pes.delete(peKey(entry.poolHandle, entry.poolElement.identifier));
     }
+    this.#emit({
+      type: "removed",
+      time: this.#clock(),
+      poolHandle: entry.poolHandle,
+      poolElement: entry.poolElement,
+      reason: why,
+    });
     logger.info("PE {id} removed from {pool}: {why}", {
       id: entry.poolElement.identifier.toString(16),
       pool: handleText(entry.poolHandle),
@@ -753,10 +871,10 @@ export class Registrar implements AsyncDisposable {
       if (state === undefined) continue;
       if (now >= state.lifetimeEnd) {
         this.stats.lifetimeExpiries++;
-        this.#remove(entry, "registration life expired");
+        this.#remove(entry, "lifetime");
       } else if (state.awaitingAck) {
         this.stats.keepAliveTimeouts++;
-        this.#remove(entry, "no answer to keep-alive");
+        this.#remove(entry, "keep-alive");
       } else {
         state.awaitingAck = true;
         const peer = state.association && this.#peers.get(state.association);
@@ -770,6 +888,7 @@ export class Registrar implements AsyncDisposable {
           continue;
         }
         if (peer !== undefined) {
+          this.stats.keepAlivesSent++;
           this.#send(peer, {
             type: "endpoint-keep-alive",
             home: false,
@@ -966,6 +1085,7 @@ export class Registrar implements AsyncDisposable {
       current.poolElement.identifier,
       Math.min(state.lifetimeEnd, this.#clock() + this.#options.keepAliveTimeout),
     );
+    this.stats.keepAlivesSent++;
     this.#send(peer, {
       type: "endpoint-keep-alive",
       home: true,
