@@ -61,9 +61,9 @@ export * from "./transport/mod.ts";
 export {
   type RateLimit,
   Registrar,
+  type RegistrarEvent,
   type RegistrarOptions,
   type RegistrarPeState,
-  type RegistrarEvent,
   type RegistrarStats,
   type RemovalReason,
   RESOLUTION_TIME_BUCKETS,

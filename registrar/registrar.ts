@@ -84,6 +84,33 @@ export interface RegistrarOptions extends SctpUdpPorts {
   maxPoolElements?: number;
   /** Longest pool handle in bytes (default 32, as RSPLIB). */
   maxPoolHandleLength?: number;
+  /**
+   * Most ASAP associations at once, SCTP and TCP together (default 100,000). At the limit a
+   * new association takes the place of the one that has been idle longest among those that
+   * registered no PE; with none such, the new one is refused. So a flood of idle
+   * associations cannot lock PEs out.
+   */
+  maxAssociations?: number;
+  /** Most ASAP associations from one IP address (default 1,000). */
+  maxAssociationsPerAddress?: number;
+  /**
+   * An association that registered no PE and sent nothing for this long is closed (default
+   * 120000; 0: never).
+   */
+  idleTimeout?: number;
+  /**
+   * Bytes of answers one association may leave unsent (default 256 KiB): past a quarter of it
+   * its requests are no longer read until the answers drain; past all of it, it is cut off.
+   */
+  maxUnsentBytes?: number;
+  /** Bytes of unsent answers over all associations (default 64 MiB); past it, senders with a
+   * backlog are cut off. */
+  maxTotalUnsentBytes?: number;
+  /**
+   * ENDPOINT_UNREACHABLE reports count once per association within this window (default
+   * 30000 ms): `maxBadPeReports` distinct reporters in it make the registrar probe the PE.
+   */
+  unreachableWindow?: number;
   /** SCTP protocol parameters of the ASAP endpoints. */
   sctp?: SctpTuning;
   /**
@@ -138,8 +165,12 @@ export interface RegistrarStats {
   keepAlivesSent: number;
   /** ASAP ERRORs and rejections sent. */
   errorsSent: number;
-  /** Associations aborted for not reading their answers. */
+  /** Associations aborted for not reading their answers (or to make room). */
   associationsCut: number;
+  /** Associations refused over the limits (per address, in total). */
+  associationsRefused: number;
+  /** Associations closed for being idle without PEs. */
+  associationsIdleClosed: number;
   /** Service times of handle resolutions. */
   resolutionTimes: ResolutionTimes;
   /** PEs removed after too many unreachability reports. */
@@ -167,8 +198,12 @@ export interface RegistrarPeState {
   lifetimeEnd: number;
   /** True while a keep-alive waits for its answer. */
   awaitingAck: boolean;
-  /** ENDPOINT_UNREACHABLE reports about it so far. */
+  /** Distinct associations that reported it unreachable within the window. */
   badReports: number;
+  /** When each of them reported it last (ms). */
+  reporters?: Map<Association, number>;
+  /** True while a keep-alive sent because of reports waits for its answer. */
+  probing?: boolean;
 }
 
 interface Peer {
@@ -182,17 +217,17 @@ interface Peer {
   registrations: TokenBucket;
   /** ASAP ERRORs sent back: a flood of bad input is not answered message for message. */
   errors: TokenBucket;
-  /** Messages handed to the association whose send has not completed. */
-  unsent: number;
+  /** Bytes handed to the association whose send has not completed. */
+  unsentBytes: number;
+  /** When it last sent a message (ms). */
+  lastActivity: number;
+  /** Resumes reading its requests (set while paused for its backlog). */
+  resume?: () => void;
+  /** When its going over a rate limit was last logged (ms). */
+  limitedLogged?: number;
 }
 
 const logger = getLogger(["rserpool", "registrar"]);
-
-/**
- * Answers waiting in an association's send buffer (which is full when they wait) after which
- * the registrar gives up on a peer that does not read.
- */
-const MAX_UNSENT = 4096;
 
 function randomServerId(): number {
   for (;;) {
@@ -208,6 +243,11 @@ function handleText(handle: Uint8Array): string {
 /** A key of a PE: its pool handle and identifier. */
 function peKey(poolHandle: Uint8Array, identifier: number): string {
   return `${identifier}:${poolHandleKey(poolHandle)}`;
+}
+
+/** IDs as logs, JSON and the status page print them: 8 hex digits. */
+function hex8(id: number): string {
+  return (id >>> 0).toString(16).padStart(8, "0");
 }
 
 function isWildcard(address: string): boolean {
@@ -248,6 +288,8 @@ export class Registrar implements AsyncDisposable {
     keepAlivesSent: 0,
     errorsSent: 0,
     associationsCut: 0,
+    associationsRefused: 0,
+    associationsIdleClosed: 0,
     resolutionTimes: {
       counts: new Array(RESOLUTION_TIME_BUCKETS.length + 1).fill(0),
       sum: 0,
@@ -281,12 +323,31 @@ export class Registrar implements AsyncDisposable {
   #closed = false;
   #tasks = new Set<Promise<void>>();
   #watchers = new Set<(event: RegistrarEvent) => void>();
+  #limits: {
+    maxAssociations: number;
+    maxAssociationsPerAddress: number;
+    idleTimeout: number;
+    maxUnsentBytes: number;
+    maxTotalUnsentBytes: number;
+    unreachableWindow: number;
+  };
+  #perAddress = new Map<string, number>();
+  #unsentBytes = 0;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
   #startedAt: number;
 
   private constructor(options: RegistrarOptions) {
     this.serverId = options.serverId ?? randomServerId();
     this.#clock = options.clock ?? Date.now;
     this.#startedAt = this.#clock();
+    this.#limits = {
+      maxAssociations: options.maxAssociations ?? 100_000,
+      maxAssociationsPerAddress: options.maxAssociationsPerAddress ?? 1000,
+      idleTimeout: options.idleTimeout ?? 120_000,
+      maxUnsentBytes: options.maxUnsentBytes ?? 256 * 1024,
+      maxTotalUnsentBytes: options.maxTotalUnsentBytes ?? 64 * 1024 * 1024,
+      unreachableWindow: options.unreachableWindow ?? 30_000,
+    };
     this.#sctpPorts = {
       sctp: options.sctp,
       udpPort: options.udpPort,
@@ -316,14 +377,39 @@ export class Registrar implements AsyncDisposable {
     const registrar = new Registrar(options);
     const addresses = options.asap ?? [{ protocol: "sctp", hostname: "127.0.0.1", port: 3863 }];
     try {
+      // ASAP messages are at most 64 KiB, and one peer gets a small share of the registrar's
+      // memory: small buffers per association (the limits above bound what waits in them).
+      const limits = registrar.#limits;
       for (const address of addresses) {
         const open: OpenOptions = address.protocol === "tcp"
-          ? { framing: "rserpool", ppid: ASAP_PPID }
-          : { sctp: options.sctp, udpPort: options.udpPort };
+          ? {
+            framing: "rserpool",
+            ppid: ASAP_PPID,
+            maxMessageSize: 65_536,
+            maxBufferedBytes: limits.maxUnsentBytes,
+          }
+          : {
+            sctp: {
+              maxMessageSize: 65_536,
+              receiveBufferSize: 256 * 1024,
+              sendBufferSize: limits.maxUnsentBytes,
+              ...options.sctp,
+            },
+            udpPort: options.udpPort,
+            // The registrar decides (and makes room for PEs): the endpoint only backs it up.
+            maxAssociations: limits.maxAssociations + 1024,
+          };
         const listener = await openListener(address, open);
         const bound = { ...address, port: listener.addresses[0]?.port ?? address.port };
         registrar.#listeners.push({ address: bound, listener });
         registrar.#track(registrar.#acceptLoop(listener, bound.protocol));
+      }
+      const idle = registrar.#limits.idleTimeout;
+      if (idle > 0) {
+        registrar.#idleTimer = setInterval(
+          () => registrar.#closeIdle(),
+          Math.max(50, Math.min(idle / 4, 10_000)),
+        );
       }
       if (options.enrp !== undefined && options.enrp.length > 0) {
         // SERVER_ANNOUNCE only once the handlespace is synchronised from a mentor.
@@ -336,7 +422,7 @@ export class Registrar implements AsyncDisposable {
       throw e;
     }
     logger.info("Registrar {serverId} listening on {addresses}", {
-      serverId: registrar.serverId.toString(16),
+      serverId: hex8(registrar.serverId),
       addresses: registrar.addresses.map((a) => `${a.protocol}:${a.hostname}:${a.port}`),
     });
     return registrar;
@@ -350,6 +436,11 @@ export class Registrar implements AsyncDisposable {
   /** The ASAP endpoints, with the ports actually bound. */
   get addresses(): EndpointAddress[] {
     return this.#listeners.map((l) => l.address);
+  }
+
+  /** Bytes of answers handed to associations and not sent yet, over all of them. */
+  get unsentBytes(): number {
+    return this.#unsentBytes;
   }
 
   /** When the registrar started (ms, its clock). */
@@ -404,6 +495,7 @@ export class Registrar implements AsyncDisposable {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearInterval(this.#announceTimer);
+    clearInterval(this.#idleTimer);
     this.#announcer?.close();
     this.#enrpSender?.close();
     this.#enrpReceiver?.close();
@@ -433,6 +525,7 @@ export class Registrar implements AsyncDisposable {
           association.abort("Registrar shutting down");
           continue;
         }
+        if (!this.#admit(association)) continue;
         this.#track(this.#serve(association, protocol));
       }
     } catch (e) {
@@ -451,19 +544,78 @@ export class Registrar implements AsyncDisposable {
       unreachables: new TokenBucket(this.#options.unreachableRate, this.#clock),
       registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
       errors: new TokenBucket({ rate: 10, burst: 20 }, this.#clock),
-      unsent: 0,
+      unsentBytes: 0,
+      lastActivity: this.#clock(),
     };
     this.#peers.set(association, peer);
+    this.#countAddress(remoteAddress, 1);
     try {
-      for await (const m of association) {
+      for (;;) {
+        if (peer.unsentBytes > this.#limits.maxUnsentBytes / 4 && !association.closed) {
+          // Its answers wait: no more of its requests until they drain (its transport pushes
+          // back on the sender meanwhile).
+          await new Promise<void>((resolve) => peer.resume = resolve);
+        }
+        const m = await association.receive();
+        if (m === null) break;
         if (m.ppid !== ASAP_PPID) continue;
+        peer.lastActivity = this.#clock();
         this.#onMessage(peer, m.data);
       }
     } catch (e) {
       logger.debug("Association ended: {error}", { error: String(e) });
     } finally {
       this.#peers.delete(association);
+      this.#countAddress(remoteAddress, -1);
       this.#lost(peer);
+    }
+  }
+
+  #countAddress(address: string, delta: number): void {
+    const n = (this.#perAddress.get(address) ?? 0) + delta;
+    if (n <= 0) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, n);
+  }
+
+  /**
+   * Whether a new association may stay: within the per-address limit, and within the total
+   * after closing, if need be, the association idle longest among those without PEs.
+   */
+  #admit(association: Association): boolean {
+    const address = association.remoteAddresses[0]?.hostname ?? "";
+    if ((this.#perAddress.get(address) ?? 0) >= this.#limits.maxAssociationsPerAddress) {
+      association.abort("Too many associations from this address");
+      this.stats.associationsRefused++;
+      logger.warn("Association from {address} refused: {n} already", {
+        address,
+        n: this.#perAddress.get(address),
+      });
+      return false;
+    }
+    if (this.#peers.size < this.#limits.maxAssociations) return true;
+    let idlest: Peer | undefined;
+    for (const p of this.#peers.values()) {
+      if (p.pes.size > 0 || p.association.closed) continue;
+      if (idlest === undefined || p.lastActivity < idlest.lastActivity) idlest = p;
+    }
+    if (idlest === undefined) {
+      association.abort("Too many associations");
+      this.stats.associationsRefused++;
+      return false;
+    }
+    this.#cut(idlest, "closed for a new association: the registrar is full");
+    return true;
+  }
+
+  /** Closes associations that registered no PE and have been silent for the idle timeout. */
+  #closeIdle(): void {
+    const timeout = this.#limits.idleTimeout;
+    const now = this.#clock();
+    for (const p of this.#peers.values()) {
+      if (p.pes.size > 0 || p.association.closed || now - p.lastActivity <= timeout) continue;
+      logger.debug("Closing the idle association of {peer}", { peer: p.remoteAddress });
+      p.association.abort("Idle");
+      this.stats.associationsIdleClosed++;
     }
   }
 
@@ -490,27 +642,41 @@ export class Registrar implements AsyncDisposable {
       logger.error("Could not encode {type}: {error}", { type: message.type, error: String(e) });
       return;
     }
-    if (peer.unsent >= MAX_UNSENT) {
+    const size = bytes.length;
+    if (
+      peer.unsentBytes + size > this.#limits.maxUnsentBytes ||
+      (peer.unsentBytes > 0 && this.#unsentBytes + size > this.#limits.maxTotalUnsentBytes)
+    ) {
       // The peer does not read what it asks for: it gets no more of the registrar's memory.
-      logger.warn("Aborting the association of {peer}: {n} answers not taken", {
-        peer: peer.remoteAddress,
-        n: peer.unsent,
-      });
-      peer.association.abort("Peer does not read its answers");
-      this.stats.associationsCut++;
-      this.#emit({
-        type: "association-cut",
-        time: this.#clock(),
-        from: peer.remoteAddress,
-        reason: "does not read its answers",
-      });
+      this.#cut(peer, `${peer.unsentBytes} bytes of answers not taken`);
       return;
     }
-    peer.unsent++;
+    peer.unsentBytes += size;
+    this.#unsentBytes += size;
     // The bytes were encoded for this send: handed over, not copied.
     peer.association.send(bytes, { ppid: ASAP_PPID, transfer: true }).catch(() => {}).finally(
-      () => peer.unsent--,
+      () => {
+        peer.unsentBytes -= size;
+        this.#unsentBytes -= size;
+        if (peer.resume !== undefined && peer.unsentBytes <= this.#limits.maxUnsentBytes / 8) {
+          const resume = peer.resume;
+          peer.resume = undefined;
+          resume();
+        }
+      },
     );
+  }
+
+  /** Aborts an association that abuses the registrar, and says so. */
+  #cut(peer: Peer, reason: string): void {
+    logger.warn("Aborting the association of {peer}: {reason}", {
+      peer: peer.remoteAddress,
+      reason,
+    });
+    peer.association.abort(reason);
+    peer.resume?.();
+    this.stats.associationsCut++;
+    this.#emit({ type: "association-cut", time: this.#clock(), from: peer.remoteAddress, reason });
   }
 
   // ------------------------------------------------------------------ messages
@@ -590,6 +756,15 @@ export class Registrar implements AsyncDisposable {
 
   #rateLimited(peer: Peer, kind: "registration" | "handle-resolution" | "unreachable"): void {
     this.stats.rateLimited++;
+    const now = this.#clock();
+    if (peer.limitedLogged === undefined || now - peer.limitedLogged > 10_000) {
+      // One line per association and 10 s, not one per dropped request.
+      peer.limitedLogged = now;
+      logger.info("{peer} is over its {kind} rate limit: requests dropped", {
+        peer: peer.remoteAddress,
+        kind,
+      });
+    }
     this.#emit({ type: "rate-limited", time: this.#clock(), kind, from: peer.remoteAddress });
   }
 
@@ -627,29 +802,34 @@ export class Registrar implements AsyncDisposable {
       return;
     }
     // Addresses: a wildcard means "where I registered from"; others must be in the scope of
-    // the association (a PE on loopback registers loopback addresses, and so on).
+    // the association (a PE on loopback registers loopback addresses, and so on). Each address
+    // is checked: one out of scope is left out (as RSPLIB filters them), and a registration
+    // left with none is refused.
     const addresses: string[] = [];
     for (const a of pe.userTransport.addresses) {
       const address = isWildcard(a) ? peer.remoteAddress : a;
-      if (addressScope(address) !== addressScope(peer.remoteAddress)) {
-        this.#reject(
-          peer,
-          poolHandle,
-          pe.identifier,
-          ErrorCause.RejectedForSecurity,
-          new Uint8Array(),
-        );
-        return;
-      }
+      if (addressScope(address) !== addressScope(peer.remoteAddress)) continue;
       if (!addresses.includes(address)) addresses.push(address);
+    }
+    if (addresses.length === 0 && pe.userTransport.addresses.length > 0) {
+      this.#reject(
+        peer,
+        poolHandle,
+        pe.identifier,
+        ErrorCause.RejectedForSecurity,
+        new Uint8Array(),
+      );
+      return;
     }
     const existing = this.handlespace.getPoolElement(poolHandle, pe.identifier);
     const previous = existing?.userData;
     if (
       previous?.association !== undefined && previous.association !== peer.association &&
-      !previous.association.closed && previous.remoteAddress !== peer.remoteAddress
+      !previous.association.closed
     ) {
-      // Another live association, from another address, holds this PE ID.
+      // Another live association holds this PE ID (the same address is no proof: every process
+      // of a host, everyone behind one NAT shares it). Once that association is gone, a new
+      // one may take the ID over: a PE re-registering after a restart.
       this.#reject(
         peer,
         poolHandle,
@@ -701,7 +881,7 @@ export class Registrar implements AsyncDisposable {
       if (!(e instanceof HandlespaceError)) throw e;
       this.#reject(peer, poolHandle, pe.identifier, e.cause, policyInfo(pe));
       logger.info("Registration of PE {id} in {pool} rejected: {reason}", {
-        id: pe.identifier.toString(16),
+        id: hex8(pe.identifier),
         pool: handleText(poolHandle),
         reason: e.message,
       });
@@ -729,11 +909,15 @@ export class Registrar implements AsyncDisposable {
       identifier: pe.identifier,
     });
     if (existing === undefined) {
-      logger.info("PE {id} registered in {pool} from {peer}", {
-        id: pe.identifier.toString(16),
-        pool: handleText(poolHandle),
-        peer: peer.remoteAddress,
-      });
+      // One line per association at info; per PE only at debug (registration churn must not
+      // turn into a flood of log lines).
+      const first = peer.pes.size === 1;
+      logger[first ? "info" : "debug"](
+        first
+          ? "Association from {peer} registers PEs (first: {id} in {pool})"
+          : "PE {id} registered in {pool} from {peer}",
+        { id: hex8(pe.identifier), pool: handleText(poolHandle), peer: peer.remoteAddress },
+      );
     }
     this.#schedule();
   }
@@ -799,29 +983,79 @@ export class Registrar implements AsyncDisposable {
       return;
     }
     state.awaitingAck = false;
+    // It answers: reports about it start from nothing again.
+    state.probing = false;
+    state.reporters?.clear();
+    state.badReports = 0;
     const next = Math.min(state.lifetimeEnd, this.#clock() + this.#options.keepAliveInterval);
     this.handlespace.setExpiry(poolHandle, identifier, next);
     this.#schedule();
   }
 
+  /**
+   * An ENDPOINT_UNREACHABLE report. Reports count once per association within the window, so
+   * that one client cannot evict a PE alone; at `maxBadPeReports` distinct reporters the PE is
+   * probed with a keep-alive at once and removed only if it does not answer in time (at once
+   * when its association is gone). An answer clears the reports.
+   */
   #onUnreachable(peer: Peer, poolHandle: Uint8Array, identifier: number): void {
     this.stats.unreachableReports++;
     const entry = this.handlespace.getPoolElement(poolHandle, identifier);
     const state = entry?.userData;
     if (entry === undefined || state === undefined) return;
-    const reports = ++state.badReports;
+    if (state.probing) return; // being checked already
+    const now = this.#clock();
+    const reporters = state.reporters ??= new Map();
+    for (const [a, t] of reporters) {
+      if (now - t > this.#limits.unreachableWindow) reporters.delete(a);
+    }
+    reporters.set(peer.association, now);
+    const reports = reporters.size;
+    state.badReports = reports;
+    logger.info("PE {id} of {pool} reported unreachable by {peer} ({n} of {max})", {
+      id: hex8(identifier),
+      pool: handleText(poolHandle),
+      peer: peer.remoteAddress,
+      n: reports,
+      max: this.#options.maxBadPeReports,
+    });
     this.#emit({
       type: "unreachable-reported",
-      time: this.#clock(),
+      time: now,
       poolHandle,
       identifier,
       reports,
       from: peer.remoteAddress,
     });
-    if (reports >= this.#options.maxBadPeReports) {
+    if (reports < this.#options.maxBadPeReports) return;
+    const home = state.association === undefined ? undefined : this.#peers.get(state.association);
+    if (home === undefined) {
       this.stats.unreachableRemovals++;
       this.#remove(entry, "unreachable");
+      return;
     }
+    // Ask the PE itself before believing the reports.
+    state.probing = true;
+    state.awaitingAck = true;
+    this.stats.keepAlivesSent++;
+    this.#send(home, {
+      type: "endpoint-keep-alive",
+      home: false,
+      serverId: this.serverId,
+      poolHandle: entry.poolHandle,
+      identifier,
+    });
+    this.handlespace.setExpiry(
+      entry.poolHandle,
+      identifier,
+      Math.min(state.lifetimeEnd, now + this.#probeTimeout()),
+    );
+    this.#schedule();
+  }
+
+  /** How long a PE reported unreachable has to answer the keep-alive that checks it. */
+  #probeTimeout(): number {
+    return Math.min(this.#options.keepAliveTimeout, 1000);
   }
 
   #remove(entry: PoolElementEntry<RegistrarPeState>, why: RemovalReason): void {
@@ -838,8 +1072,8 @@ export class Registrar implements AsyncDisposable {
       poolElement: entry.poolElement,
       reason: why,
     });
-    logger.info("PE {id} removed from {pool}: {why}", {
-      id: entry.poolElement.identifier.toString(16),
+    logger[why === "deregistered" ? "debug" : "info"]("PE {id} removed from {pool}: {why}", {
+      id: hex8(entry.poolElement.identifier),
       pool: handleText(entry.poolHandle),
       why,
     });
@@ -872,6 +1106,9 @@ export class Registrar implements AsyncDisposable {
       if (now >= state.lifetimeEnd) {
         this.stats.lifetimeExpiries++;
         this.#remove(entry, "lifetime");
+      } else if (state.awaitingAck && state.probing) {
+        this.stats.unreachableRemovals++;
+        this.#remove(entry, "unreachable");
       } else if (state.awaitingAck) {
         this.stats.keepAliveTimeouts++;
         this.#remove(entry, "keep-alive");
@@ -1029,7 +1266,7 @@ export class Registrar implements AsyncDisposable {
         this.#enrp?.localAdd(r.entry.poolHandle, r.entry.poolElement);
       } catch (error) {
         logger.warn("Taken-over PE {id} not kept: {error}", {
-          id: e.poolElement.identifier.toString(16),
+          id: hex8(e.poolElement.identifier),
           error: String(error),
         });
       }
@@ -1061,7 +1298,7 @@ export class Registrar implements AsyncDisposable {
       );
     } catch (e) {
       logger.debug("Taken-over PE {id} not reachable at its ASAP address: {error}", {
-        id: entry.poolElement.identifier.toString(16),
+        id: hex8(entry.poolElement.identifier),
         error: String(e),
       });
       return;
@@ -1105,7 +1342,7 @@ export class Registrar implements AsyncDisposable {
       );
     }
     logger.info("PE {id} of {pool} moved to another registrar", {
-      id: entry.poolElement.identifier.toString(16),
+      id: hex8(entry.poolElement.identifier),
       pool: handleText(entry.poolHandle),
     });
   }

@@ -11,7 +11,7 @@ import type { SctpTuning, SctpUdpPorts } from "./sctp/config.ts";
 import { connectTcp } from "./tcp/connect.ts";
 import { listenTcp } from "./tcp/listen.ts";
 import type { Framing } from "./tcp/framing.ts";
-import type { Association, AssociationListener } from "./types.ts";
+import type { Association, AssociationListener, TransportAddress } from "./types.ts";
 import { ipAddressFamily } from "../wire/address.ts";
 
 /**
@@ -30,6 +30,84 @@ export interface EndpointAddress {
   hostname: string;
   /** Port (SCTP port, which is also the UDP encapsulation port unless configured otherwise). */
   port: number;
+}
+
+/**
+ * Where a multi-homed endpoint connects or listens: like {@linkcode EndpointAddress}, with one
+ * IP address or several (SCTP multi-homing; the first is the primary). Every
+ * {@linkcode EndpointAddress} is one.
+ *
+ * @example
+ * ```ts
+ * import type { MultiHomedAddress } from "./open.ts";
+ * const pe: MultiHomedAddress = {
+ *   protocol: "sctp",
+ *   hostname: ["10.211.0.2", "10.212.0.2"],
+ *   port: 0,
+ * };
+ * ```
+ */
+export interface MultiHomedAddress {
+  /** SCTP over UDP or TCP. */
+  protocol: "sctp" | "tcp";
+  /** IPv4 or IPv6 address, or several of them, the primary first. */
+  hostname: string | string[];
+  /** Port (SCTP port, which is also the UDP encapsulation port unless configured otherwise). */
+  port: number;
+}
+
+/**
+ * The IP addresses of an address, the primary first, without repetitions.
+ *
+ * @example
+ * ```ts
+ * import { hostnamesOf } from "./open.ts";
+ * hostnamesOf({ protocol: "sctp", hostname: ["10.0.0.1", "10.1.0.1"], port: 9 });
+ * // ["10.0.0.1", "10.1.0.1"]
+ * hostnamesOf({ protocol: "tcp", hostname: "127.0.0.1", port: 9 }); // ["127.0.0.1"]
+ * ```
+ */
+export function hostnamesOf(address: MultiHomedAddress): string[] {
+  const list = Array.isArray(address.hostname) ? address.hostname : [address.hostname];
+  return list.filter((h, i) => list.indexOf(h) === i);
+}
+
+/**
+ * Parses `[sctp:|tcp:]host[,host...][:port]`, the notation of {@linkcode parseEndpointAddress}
+ * with several comma-separated addresses of a multi-homed endpoint (IPv6 ones in brackets). One
+ * address gives a `hostname` string, several a list.
+ *
+ * @example
+ * ```ts
+ * import { parseMultiHomedAddress } from "./open.ts";
+ * parseMultiHomedAddress("sctp:10.211.0.2,10.212.0.2:7000", 0);
+ * // { protocol: "sctp", hostname: ["10.211.0.2", "10.212.0.2"], port: 7000 }
+ * parseMultiHomedAddress("tcp:127.0.0.1:9", 0); // { protocol: "tcp", hostname: "127.0.0.1", port: 9 }
+ * ```
+ */
+export function parseMultiHomedAddress(text: string, defaultPort: number): MultiHomedAddress {
+  const trimmed = text.trim();
+  const m = /^(sctp|tcp):(.*)$/i.exec(trimmed);
+  const prefix = m === null ? "" : `${m[1]}:`;
+  const parts = (m === null ? trimmed : m[2]).split(",");
+  if (parts.length === 1) return parseEndpointAddress(trimmed, defaultPort);
+  const last = parseEndpointAddress(`${prefix}${parts[parts.length - 1]}`, defaultPort);
+  const hostnames: string[] = [];
+  for (const part of parts.slice(0, -1)) {
+    let host = part.trim();
+    if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+    if (host === "localhost") host = "127.0.0.1";
+    if (ipAddressFamily(host) === undefined) {
+      throw new TransportError("invalid", `Invalid IP address '${part}' in '${text}'`);
+    }
+    if (!hostnames.includes(host)) hostnames.push(host);
+  }
+  if (!hostnames.includes(last.hostname)) hostnames.push(last.hostname);
+  return {
+    protocol: last.protocol,
+    hostname: hostnames.length === 1 ? hostnames[0] : hostnames,
+    port: last.port,
+  };
 }
 
 /**
@@ -90,8 +168,8 @@ export function parseEndpointAddress(text: string, defaultPort: number): Endpoin
  * formatEndpointAddress({ protocol: "tcp", hostname: "::1", port: 3863 }); // "tcp:[::1]:3863"
  * ```
  */
-export function formatEndpointAddress(address: EndpointAddress): string {
-  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+export function formatEndpointAddress(address: EndpointAddress | MultiHomedAddress): string {
+  const host = hostnamesOf(address).map((h) => h.includes(":") ? `[${h}]` : h).join(",");
   return `${address.protocol}:${host}:${address.port}`;
 }
 
@@ -115,10 +193,16 @@ export interface OpenOptions extends SctpUdpPorts {
   maxMessageSize?: number;
   /** Connect timeout in ms (TCP; SCTP gives up after its INIT retransmissions). */
   timeout?: number;
+  /** TCP: bound of queued bytes per direction (see `TcpAssociationOptions`). */
+  maxBufferedBytes?: number;
+  /** SCTP listener: most associations of the endpoint. */
+  maxAssociations?: number;
 }
 
 /**
- * Connects to an endpoint over its protocol.
+ * Connects to an endpoint over its protocol. With several addresses, SCTP makes one
+ * association to all of them (multi-homing, the first as primary path); TCP connects to the
+ * first.
  *
  * @example
  * ```ts ignore
@@ -127,12 +211,12 @@ export interface OpenOptions extends SctpUdpPorts {
  * ```
  */
 export function openAssociation(
-  address: EndpointAddress,
+  address: EndpointAddress | MultiHomedAddress,
   options: OpenOptions = {},
 ): Promise<Association> {
   if (address.protocol === "tcp") {
     return connectTcp({
-      hostname: address.hostname,
+      hostname: hostnamesOf(address)[0],
       port: address.port,
       framing: options.framing,
       ppid: options.ppid,
@@ -143,7 +227,7 @@ export function openAssociation(
   return connectSctp({
     ...options.sctp,
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
-    hostname: address.hostname,
+    hostname: hostnamesOf(address),
     port: address.port,
     udpPort: options.udpPort,
     remoteUdpPort: options.remoteUdpPort,
@@ -151,7 +235,9 @@ export function openAssociation(
 }
 
 /**
- * Listens on an endpoint over its protocol.
+ * Listens on an endpoint over its protocol. With several addresses, SCTP listens on all of
+ * them as one multi-homed endpoint; TCP listens on each (on the same port, the one the first
+ * bound when the port is 0) and accepts from all.
  *
  * @example
  * ```ts ignore
@@ -160,24 +246,95 @@ export function openAssociation(
  * console.log(l.addresses[0].port);
  * ```
  */
-export function openListener(
-  address: EndpointAddress,
+export async function openListener(
+  address: EndpointAddress | MultiHomedAddress,
   options: OpenOptions = {},
 ): Promise<AssociationListener> {
   if (address.protocol === "tcp") {
-    return listenTcp({
-      hostname: address.hostname,
-      port: address.port,
-      framing: options.framing,
-      ppid: options.ppid,
-      maxMessageSize: options.maxMessageSize,
-    });
+    const tcp = (hostname: string, port: number) =>
+      listenTcp({
+        hostname,
+        port,
+        framing: options.framing,
+        ppid: options.ppid,
+        maxMessageSize: options.maxMessageSize,
+        maxBufferedBytes: options.maxBufferedBytes,
+      });
+    const [first, ...others] = hostnamesOf(address);
+    const listeners = [await tcp(first, address.port)];
+    try {
+      const port = listeners[0].addresses[0]?.port ?? address.port;
+      for (const hostname of others) listeners.push(await tcp(hostname, port));
+    } catch (e) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw e;
+    }
+    return listeners.length === 1 ? listeners[0] : new MergedListener(listeners);
   }
   return listenSctp({
     ...options.sctp,
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
-    hostname: address.hostname,
+    hostname: hostnamesOf(address),
     port: address.port,
     udpPort: options.udpPort,
+    maxAssociations: options.maxAssociations,
   });
+}
+
+/** Several listeners as one: accepts from all of them. */
+class MergedListener implements AssociationListener {
+  #listeners: AssociationListener[];
+  #ready: Association[] = [];
+  #waiters: ((a: Association | null) => void)[] = [];
+  #closed = false;
+
+  constructor(listeners: AssociationListener[]) {
+    this.#listeners = listeners;
+    for (const l of listeners) void this.#pump(l);
+  }
+
+  async #pump(listener: AssociationListener): Promise<void> {
+    for (;;) {
+      const a = await listener.accept().catch(() => null);
+      if (a === null) return;
+      if (this.#closed) {
+        a.abort("Listener closed");
+        continue;
+      }
+      const w = this.#waiters.shift();
+      if (w !== undefined) w(a);
+      else this.#ready.push(a);
+    }
+  }
+
+  get addresses(): readonly TransportAddress[] {
+    return this.#listeners.flatMap((l) => l.addresses);
+  }
+
+  accept(): Promise<Association | null> {
+    const a = this.#ready.shift();
+    if (a !== undefined) return Promise.resolve(a);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Association> {
+    for (;;) {
+      const a = await this.accept();
+      if (a === null) return;
+      yield a;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w(null);
+    for (const a of this.#ready.splice(0)) a.abort("Listener closed");
+    await Promise.all(this.#listeners.map((l) => l.close()));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

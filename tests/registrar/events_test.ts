@@ -25,14 +25,22 @@ Deno.test("registrar events: registration, renewal, unreachable reports and remo
     assert.equal(registered[0].type === "registered" && registered[0].renewal, false);
     assert.equal(registered[1].type === "registered" && registered[1].renewal, true);
     assert.equal(registered[0].type === "registered" && registered[0].from, "127.0.0.1");
-    // Two reports remove it (maxBadPeReports 2).
+    // Two reporters (two associations) make the registrar check it; it answers and stays.
+    const other = new PoolUser({ registrars, cacheLifetime: 0 });
     await pu.reportUnreachable("EventPool", pe.identifier);
-    await pu.reportUnreachable("EventPool", pe.identifier);
-    await waitFor(() => events.some((e) => e.type === "removed"), "the removal");
+    await other.reportUnreachable("EventPool", pe.identifier);
+    await waitFor(
+      () => events.filter((e) => e.type === "unreachable-reported").length === 2,
+      "two reports",
+    );
     const reports = events.filter((e) => e.type === "unreachable-reported");
     assert.deepEqual(reports.map((e) => e.type === "unreachable-reported" && e.reports), [1, 2]);
+    await other.close();
+    // Its deregistration is a removal with that reason.
+    await pe.close();
+    await waitFor(() => events.some((e) => e.type === "removed"), "the removal");
     const removed = events.find((e) => e.type === "removed");
-    assert.equal(removed?.type === "removed" && removed.reason, "unreachable");
+    assert.equal(removed?.type === "removed" && removed.reason, "deregistered");
     assert.equal(removed?.type === "removed" && removed.poolElement.identifier, pe.identifier);
     // Counters beside them.
     assert.equal(registrar.stats.unreachableReports, 2);

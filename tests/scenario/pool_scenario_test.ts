@@ -177,7 +177,7 @@ Deno.test("scenario: a registration life that runs out removes a PE that is stil
   });
 });
 
-Deno.test("scenario: unreachable reports from PUs remove a PE", async () => {
+Deno.test("scenario: unreachable reports from PUs remove a PE that does not answer, never one that does", async () => {
   await withChildren(async (spawned) => {
     const { child: registrar, ready } = await startRegistrar(["--max-bad-pe-reports", "3"]);
     spawned.push(registrar);
@@ -188,21 +188,32 @@ Deno.test("scenario: unreachable reports from PUs remove a PE", async () => {
       "--reregistration-interval",
       "60s",
     ]);
-    const client = await AsapClient.open(tcp);
-    try {
-      for (let i = 0; i < 3; i++) {
-        await client.send({
+    // Three PUs (three associations) report it.
+    const clients = await Promise.all([0, 1, 2].map(() => AsapClient.open(tcp)));
+    const report = () =>
+      Promise.all(clients.map((c) =>
+        c.send({
           type: "endpoint-unreachable",
           poolHandle: text("EchoPool"),
           identifier: pe.identifier,
-        });
-      }
+        })
+      ));
+    try {
+      // It answers the registrar's check: it stays.
+      await report();
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(await resolveIds(clients[0], "EchoPool"), [pe.identifier]);
+      // Stopped (alive but silent, its association up): the same reports remove it.
+      Deno.kill(pe.child.process.pid, "SIGSTOP");
+      await report();
       await eventually(
-        async () => (await resolveIds(client, "EchoPool")).length === 0,
+        async () => (await resolveIds(clients[0], "EchoPool")).length === 0,
         "the reported PE removed",
+        5000,
       );
     } finally {
-      await client.close();
+      Deno.kill(pe.child.process.pid, "SIGCONT");
+      for (const c of clients) await c.close();
     }
   });
 });

@@ -25,6 +25,11 @@ export class AsapClient {
     this.#done = this.#read();
   }
 
+  /** A client over an association opened elsewhere. */
+  static over(association: Association): AsapClient {
+    return new AsapClient(association);
+  }
+
   static async open(address: EndpointAddress): Promise<AsapClient> {
     const association = await openAssociation(
       address,

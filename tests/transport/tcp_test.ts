@@ -323,6 +323,19 @@ Deno.test("framed: a connection that ends inside a message is communication-lost
   assert.match(event.type === "communication-lost" ? event.reason : "", /middle of a message/);
 });
 
+Deno.test("framed: half a frame header that never completes is aborted after frameTimeout", async () => {
+  await using listener = await listenTcp({ hostname: "127.0.0.1", port: 0, frameTimeout: 200 });
+  const conn = await raw(listener);
+  const server = (await listener.accept())!;
+  const ended = ending(server);
+  const started = Date.now();
+  await conn.write(new Uint8Array(FRAME_HEADER_SIZE / 2)); // and nothing more, ever
+  const event = await ended;
+  assert.equal(event.type, "communication-lost");
+  assert.ok(Date.now() - started >= 150, "not before the deadline");
+  conn.close();
+});
+
 Deno.test("abort by the peer gives communication-lost on both sides", async () => {
   await using p = await pair();
   const serverEnd = ending(p.server);

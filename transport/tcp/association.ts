@@ -260,6 +260,7 @@ export class TcpAssociation implements Association {
     let view = new DataView(buffer.buffer);
     let start = 0;
     let end = 0;
+    let frameTimer: ReturnType<typeof setTimeout> | undefined;
     try {
       while (true) {
         // Deliver every complete frame in the buffer.
@@ -272,6 +273,10 @@ export class TcpAssociation implements Association {
           if (result.kind === "frame") {
             const frame = result.frame;
             start = result.next;
+            if (frameTimer !== undefined) {
+              clearTimeout(frameTimer);
+              frameTimer = undefined;
+            }
             if (frame.kind === "abort") {
               const reason = new TextDecoder().decode(buffer.subarray(frame.start, frame.end));
               this.#fail(`Peer aborted: ${reason}`);
@@ -315,6 +320,13 @@ export class TcpAssociation implements Association {
           await new Promise<void>((resolve) => this.#resumeReading = resolve);
         }
         if (this.#isClosed()) return;
+        if (end > start && frameTimer === undefined) {
+          // Part of a message is here: the rest has frameTimeout to arrive.
+          frameTimer = setTimeout(
+            () => this.abort("A message did not complete in time"),
+            this.#options.frameTimeout,
+          );
+        }
         const n = await this.#stream.read(buffer.subarray(end));
         if (this.#isClosed()) return;
         if (n === null) {
@@ -330,6 +342,8 @@ export class TcpAssociation implements Association {
       }
     } catch (error) {
       if (!this.#isClosed()) this.#fail(`Connection lost: ${errorText(error)}`);
+    } finally {
+      clearTimeout(frameTimer);
     }
   }
 

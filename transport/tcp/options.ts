@@ -48,6 +48,11 @@ export interface TcpAssociationOptions {
   noDelay?: boolean;
   /** How long `close()` waits for the peer to close its side, in milliseconds (default 10 s). */
   closeTimeout?: number;
+  /**
+   * How long a message may take to arrive once its first byte has (default 30 s): a peer that
+   * sends half a frame and stops is aborted then.
+   */
+  frameTimeout?: number;
 }
 
 /** {@linkcode TcpAssociationOptions} with every default filled in. */
@@ -58,6 +63,7 @@ export interface ResolvedAssociationOptions {
   maxBufferedBytes: number;
   noDelay: boolean;
   closeTimeout: number;
+  frameTimeout: number;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -107,5 +113,6 @@ export function resolveAssociationOptions(
     ),
     noDelay: options.noDelay ?? true,
     closeTimeout: positiveInteger("closeTimeout", options.closeTimeout, DEFAULT_TIMEOUT),
+    frameTimeout: positiveInteger("frameTimeout", options.frameTimeout, 30_000),
   };
 }

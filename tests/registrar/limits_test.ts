@@ -1,0 +1,148 @@
+// The registrar's association limits: per address, in total (with room made for PEs by
+// closing the idlest association without PEs), and the idle timeout.
+
+import assert from "node:assert/strict";
+import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
+import type { EndpointAddress } from "../../transport/open.ts";
+import { connectSctp } from "../../transport/sctp/endpoint.ts";
+import type { Association } from "../../transport/types.ts";
+import { AsapClient, pe, text } from "../support/asap_client.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function withRegistrar(
+  protocol: "tcp" | "sctp",
+  options: RegistrarOptions,
+  body: (registrar: Registrar, address: EndpointAddress) => Promise<void>,
+): Promise<void> {
+  const registrar = await Registrar.start({
+    asap: [{ protocol, hostname: "127.0.0.1", port: 0 }],
+    announce: false,
+    ...options,
+  });
+  try {
+    await body(registrar, registrar.addresses[0]);
+  } finally {
+    await registrar.close();
+  }
+}
+
+async function waitFor(condition: () => boolean, timeout = 5000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error("Condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test({
+  name:
+    "limits: one address may hold maxAssociationsPerAddress associations; another is not affected (SCTP)",
+  ...opts,
+  async fn() {
+    await withRegistrar("sctp", { maxAssociationsPerAddress: 20 }, async (registrar, address) => {
+      // 50 handshakes from one host: 20 stay, the rest are aborted at once.
+      const flood: Association[] = [];
+      for (let i = 0; i < 50; i++) {
+        flood.push(await connectSctp({ hostname: address.hostname, port: address.port }));
+      }
+      await waitFor(() => registrar.stats.associationsRefused === 30);
+      await waitFor(() => flood.filter((a) => !a.closed).length === 20);
+      // A PE from another address registers.
+      const pe2 = await connectSctp({
+        hostname: address.hostname,
+        port: address.port,
+        localHostname: "127.0.0.2",
+      });
+      const client = AsapClient.over(pe2);
+      const r = await client.request({
+        type: "registration",
+        poolHandle: text("P"),
+        poolElement: pe(7, {
+          userTransport: {
+            protocol: "tcp",
+            port: 7000,
+            transportUse: "data",
+            addresses: ["127.0.0.2"],
+          },
+        }),
+      });
+      assert.equal(r.type === "registration-response" && r.rejected, false);
+      assert.equal(registrar.associationCount, 21);
+      for (const a of flood) a.abort();
+      await client.close();
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "limits: at maxAssociations a new association takes the place of the idlest one without PEs; with PEs everywhere it is refused",
+  ...opts,
+  async fn() {
+    await withRegistrar(
+      "tcp",
+      { maxAssociations: 4, maxAssociationsPerAddress: 100 },
+      async (registrar, address) => {
+        const idle = [await AsapClient.open(address), await AsapClient.open(address)];
+        const pes = [await AsapClient.open(address), await AsapClient.open(address)];
+        for (const [i, c] of pes.entries()) {
+          await c.request({ type: "registration", poolHandle: text("P"), poolElement: pe(i + 1) });
+        }
+        await waitFor(() => registrar.associationCount === 4);
+        // Full: a newcomer pushes out the idle ones, oldest first.
+        const newcomer = await AsapClient.open(address);
+        await waitFor(() => idle[0].association.closed);
+        assert.equal(idle[1].association.closed, false);
+        const r = await newcomer.request({
+          type: "registration",
+          poolHandle: text("P"),
+          poolElement: pe(3),
+        });
+        assert.equal(r.type === "registration-response" && r.rejected, false);
+        const next = await AsapClient.open(address);
+        await waitFor(() => idle[1].association.closed);
+        await next.request({ type: "registration", poolHandle: text("P"), poolElement: pe(4) });
+        // Now every association has PEs: the next one is refused, and every PE stays.
+        const refused = await AsapClient.open(address);
+        await waitFor(() => refused.association.closed);
+        assert.equal(registrar.handlespace.size, 4);
+        assert.equal(registrar.stats.associationsRefused, 1);
+        for (const c of [...pes, newcomer, next]) await c.close();
+      },
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "limits: an association that registered nothing and asks nothing is closed after idleTimeout",
+  ...opts,
+  async fn() {
+    await withRegistrar(
+      "tcp",
+      { idleTimeout: 300, keepAliveInterval: 100, keepAliveTimeout: 200 },
+      async (registrar, address) => {
+        const quiet = await AsapClient.open(address);
+        const asking = await AsapClient.open(address);
+        const owner = await AsapClient.open(address);
+        await owner.request({ type: "registration", poolHandle: text("P"), poolElement: pe(1) });
+        const end = Date.now() + 1000;
+        while (Date.now() < end) {
+          await asking.request({
+            type: "handle-resolution",
+            wantsUpdates: false,
+            poolHandle: text("P"),
+          });
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(quiet.association.closed, true, "the silent one is closed");
+        assert.equal(asking.association.closed, false, "the one that asks stays");
+        assert.equal(owner.association.closed, false, "the one with a PE stays");
+        assert.ok(registrar.stats.associationsIdleClosed >= 1);
+        await asking.close();
+        await owner.close();
+      },
+    );
+  },
+});
