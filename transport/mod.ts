@@ -50,10 +50,13 @@ export {
 export {
   type EndpointAddress,
   formatEndpointAddress,
+  hostnamesOf,
+  type MultiHomedAddress,
   openAssociation,
   openListener,
   type OpenOptions,
   parseEndpointAddress,
+  parseMultiHomedAddress,
 } from "./open.ts";
 export { type MulticastOptions, MulticastReceiver, MulticastSender } from "./multicast.ts";
 export type { RawChunk, SctpPacket } from "./sctp/chunks.ts";
