@@ -3,7 +3,9 @@
 // outstanding, for 1 pool of 10 PEs and for 1,000 pools of 100 PEs, plus raw UDP ping-pong in
 // the same run; and, when RSPLIB is built and namespaces can be made (root, `ip`), RSPLIB's
 // `hrestest` against RSPLIB's registrar and against ours (bench/hrestest.ts; our registrar's
-// handle resolution rate limit is raised for that run). The last line of output is one JSON
+// handle resolution rate limit is raised for that run). The registrar serves HTTP, and the
+// TCP run with 32 outstanding is repeated while /metrics is scraped every 100 ms
+// (hres_per_s_tcp_32_metrics, metrics_cost_pct_tcp_32). The last line of output is one JSON
 // object of numbers. BENCH_HRESTEST=off skips the hrestest part, =only runs only it.
 
 import dgram from "node:dgram";
@@ -84,6 +86,44 @@ async function udpRun(port: number, outstanding: number): Promise<Run> {
   );
   socket.close();
   return run;
+}
+
+/**
+ * Runs `work` while scraping `url` every `interval` ms (one scrape at a time), as Prometheus
+ * would, only faster; returns its result with the scrapes' latencies.
+ */
+async function scraping<T>(
+  url: string,
+  interval: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; latencies: number[] }> {
+  const latencies: number[] = [];
+  let busy = false;
+  let failure: Error | undefined;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    const start = performance.now();
+    try {
+      const response = await fetch(url);
+      const body = await response.text();
+      if (!response.ok || !body.includes("rserpool_registrar_handle_resolutions_total")) {
+        failure = new Error(`Scrape of ${url}: ${response.status}`);
+      }
+      latencies.push(performance.now() - start);
+    } catch (e) {
+      failure = e as Error;
+    } finally {
+      busy = false;
+    }
+  }, interval);
+  try {
+    const result = await work();
+    if (failure !== undefined) throw failure;
+    return { result, latencies };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** A PU side of one association: one reader, and a handler per run. */
@@ -275,6 +315,9 @@ async function main() {
     "100000",
     "--log-level",
     "warning",
+    // Idle unless scraped (the metrics run below).
+    "--http",
+    "127.0.0.1:0",
   ], "registrar");
   log("registrar ready");
   const tcp = ready.asap.find((a) => a.protocol === "tcp")!;
@@ -312,6 +355,34 @@ async function main() {
         results[`hres_p50_ms_${name}_${outstanding}`] = r.p50;
         results[`hres_p99_ms_${name}_${outstanding}`] = r.p99;
         log(`${name} ${outstanding}: ${JSON.stringify(r)}`);
+      }
+      if (name === "tcp") {
+        // The cost of metrics: /metrics scraped every 100 ms, in runs alternating with plain
+        // ones (metrics, plain, metrics) beside the plain run above.
+        const { port } = (ready as unknown as { http: { port: number } }).http;
+        const url = `http://127.0.0.1:${port}/metrics`;
+        const plain = [results.hres_per_s_tcp_32];
+        const scraped: number[] = [];
+        const scrapeTimes: number[] = [];
+        for (const withMetrics of [true, false, true]) {
+          if (!withMetrics) {
+            plain.push((await resolver.run(32, small)).perSecond);
+            continue;
+          }
+          const { result, latencies } = await scraping(url, 100, () => resolver.run(32, small));
+          scraped.push(result.perSecond);
+          scrapeTimes.push(...latencies);
+        }
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        results.hres_per_s_tcp_32_metrics = Math.round(mean(scraped));
+        results.metrics_cost_pct_tcp_32 = Number(
+          (100 * (1 - mean(scraped) / mean(plain))).toFixed(2),
+        );
+        const sortedScrapes = scrapeTimes.sort((a, b) => a - b);
+        results.metrics_scrape_p50_ms = Number(percentile(sortedScrapes, 0.5).toFixed(2));
+        results.metrics_scrape_p99_ms = Number(percentile(sortedScrapes, 0.99).toFixed(2));
+        results.metrics_scrapes = sortedScrapes.length;
+        log(`tcp 32 with metrics: ${scraped} vs ${plain}`);
       }
       await association.close();
     }
