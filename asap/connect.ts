@@ -7,7 +7,13 @@
 import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Framing } from "../transport/tcp/framing.ts";
-import { type EndpointAddress, openAssociation } from "../transport/open.ts";
+import {
+  type EndpointAddress,
+  formatEndpointAddress,
+  hostnamesOf,
+  type MultiHomedAddress,
+  openAssociation,
+} from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { TransportError } from "../transport/errors.ts";
 
@@ -39,6 +45,12 @@ export interface ConnectOptions extends SctpUdpPorts {
    * home registrar's association) instead of one of their own.
    */
   sctpEndpoint?: SctpEndpoint;
+  /**
+   * Local addresses of an SCTP association of its own (default: loopback for a loopback peer,
+   * else the wildcard address). Several make the association multi-homed at this end too: the
+   * INIT lists them, so the peer can reach this end on each.
+   */
+  localHostname?: string | string[];
 }
 
 function loopbackOrWildcard(hostname: string): string {
@@ -53,6 +65,11 @@ function loopbackOrWildcard(hostname: string): string {
  * socket outlives it; a TCP attempt uses the TCP connect timeout, and a connection that comes
  * up after a cancel is aborted at once.
  *
+ * Several addresses (a multi-homed peer): SCTP makes one association with all of them, the
+ * first as primary path and the others as alternate paths; TCP, which has one path, tries them
+ * in order, each with what is left of `timeout` shared among the addresses not tried yet, and
+ * fails with the last error only when none answered.
+ *
  * @example
  * ```ts ignore
  * import { connectEndpoint } from "./connect.ts";
@@ -63,11 +80,30 @@ function loopbackOrWildcard(hostname: string): string {
  * ```
  */
 export async function connectEndpoint(
-  address: EndpointAddress,
+  address: EndpointAddress | MultiHomedAddress,
   options: ConnectOptions,
 ): Promise<Association> {
   const { signal } = options;
   if (signal?.aborted) throw new TransportError("closed", "Connect cancelled");
+  const hostnames = hostnamesOf(address);
+  if (address.protocol === "tcp" && hostnames.length > 1) {
+    const end = Date.now() + options.timeout;
+    let last: unknown;
+    for (let i = 0; i < hostnames.length; i++) {
+      const left = Math.max(1, end - Date.now());
+      try {
+        return await connectEndpoint(
+          { protocol: "tcp", hostname: hostnames[i], port: address.port },
+          { ...options, timeout: Math.max(1, Math.floor(left / (hostnames.length - i))) },
+        );
+      } catch (e) {
+        last = e;
+        if (signal?.aborted) throw e;
+        if (e instanceof TransportError && (e.code === "local" || e.code === "invalid")) throw e;
+      }
+    }
+    throw last;
+  }
   if (address.protocol === "tcp") {
     const attempt = openAssociation(address, {
       framing: options.framing,
@@ -93,7 +129,7 @@ export async function connectEndpoint(
   }
   const endpoint = await SctpEndpoint.open({
     ...options.sctp,
-    hostname: loopbackOrWildcard(address.hostname),
+    hostname: options.localHostname ?? loopbackOrWildcard(hostnames[0]),
     port: 0,
     udpPort: options.udpPort,
     sharedUdpPort: true,
@@ -108,7 +144,7 @@ export async function connectEndpoint(
   try {
     const association = await endpoint.connect({
       ...options.sctp,
-      hostname: address.hostname,
+      hostname: hostnames,
       port: address.port,
       remoteUdpPort: options.remoteUdpPort,
     });
@@ -119,7 +155,7 @@ export async function connectEndpoint(
     if (timedOut) {
       throw new TransportError(
         "timeout",
-        `No SCTP association to ${address.hostname}:${address.port} in ${options.timeout} ms`,
+        `No SCTP association to ${formatEndpointAddress(address)} in ${options.timeout} ms`,
       );
     }
     if (signal?.aborted) throw new TransportError("closed", "Connect cancelled");
@@ -133,7 +169,7 @@ export async function connectEndpoint(
 /** An SCTP connect from an endpoint that stays open, bounded by the timeout and the signal. */
 async function connectFrom(
   endpoint: SctpEndpoint,
-  address: EndpointAddress,
+  address: EndpointAddress | MultiHomedAddress,
   options: ConnectOptions,
 ): Promise<Association> {
   const controller = new AbortController();
@@ -147,7 +183,7 @@ async function connectFrom(
   try {
     return await endpoint.connect({
       ...options.sctp,
-      hostname: address.hostname,
+      hostname: hostnamesOf(address),
       port: address.port,
       remoteUdpPort: options.remoteUdpPort,
       signal: controller.signal,
@@ -156,7 +192,7 @@ async function connectFrom(
     if (timedOut) {
       throw new TransportError(
         "timeout",
-        `No SCTP association to ${address.hostname}:${address.port} in ${options.timeout} ms`,
+        `No SCTP association to ${formatEndpointAddress(address)} in ${options.timeout} ms`,
       );
     }
     throw e;

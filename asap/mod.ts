@@ -61,9 +61,17 @@ export {
   type SessionMessage,
   type SessionSendOptions,
 } from "./pool_element_session.ts";
-export { PoolUser, type PoolUserOptions, type ResolveOptions } from "./pool_user.ts";
+export {
+  PoolUser,
+  type PoolUserOptions,
+  type PoolUserStats,
+  type ResolveOptions,
+} from "./pool_user.ts";
 export {
   FAST_FAILOVER_SCTP,
+  MULTI_HOMED_SCTP,
+  poolElementAddress,
+  poolElementAddresses,
   PoolUserSession,
   type PoolUserSessionEvent,
   type PoolUserSessionHost,
@@ -84,7 +92,7 @@ export type {
   UdpLiteTransportParameter,
   UdpTransportParameter,
 } from "../wire/types.ts";
-export type { EndpointAddress } from "../transport/open.ts";
+export type { EndpointAddress, MultiHomedAddress } from "../transport/open.ts";
 export type {
   Association,
   AssociationEvent,

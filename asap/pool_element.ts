@@ -14,11 +14,17 @@ import { ASAP_PPID } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import { samePoolHandle, toPoolHandle } from "./pool_handle.ts";
 import { PoolElementSession } from "./pool_element_session.ts";
+import { FAST_FAILOVER_SCTP, MULTI_HOMED_SCTP } from "./pool_user_session.ts";
 import { RegistrarChannel } from "./registrar_channel.ts";
 import { RegistrarHunt, type RegistrarHuntOptions } from "./registrar_hunt.ts";
 import { MAX_LOAD } from "../policy/types.ts";
 import type { MulticastOptions } from "../transport/multicast.ts";
-import { type EndpointAddress, openListener } from "../transport/open.ts";
+import {
+  type EndpointAddress,
+  hostnamesOf,
+  type MultiHomedAddress,
+  openListener,
+} from "../transport/open.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
@@ -69,8 +75,16 @@ export interface PoolElementOptions extends SctpUdpPorts {
   /**
    * Where PUs connect: SCTP over UDP, or TCP with framing `"framed"`. Port 0 picks a free port;
    * a wildcard address (0.0.0.0, ::) registers the address the registrar sees the PE at.
+   *
+   * Several addresses (a list of `hostname`s, the primary first) make a multi-homed PE: it
+   * listens on all of them and, over SCTP, registers all of them, so that a PU's association
+   * has a path over each and survives the loss of all but one; its registrar associations leave
+   * from the same addresses. A TCP transport parameter carries one address (RFC 5354): over TCP
+   * the PE listens on all and registers the first. Its PU associations use
+   * {@linkcode FAST_FAILOVER_SCTP} with {@linkcode MULTI_HOMED_SCTP} unless `sctp` says
+   * otherwise, so that it moves its answers to another path as soon as the PU does.
    */
-  listen: EndpointAddress;
+  listen: MultiHomedAddress;
   /** PE identifier (default: random, not 0). */
   identifier?: number;
   /** Interval of re-registrations (T4, default 30000 as RSPLIB). */
@@ -251,9 +265,11 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     this.#policy = options.policy ?? { name: "round-robin" };
     this.#listener = listener;
     const port = listener.addresses[0]?.port ?? options.listen.port;
+    // A TCP transport parameter carries one address (RFC 5354): a TCP PE listens on all of its
+    // addresses but registers the first.
     const addresses = options.listen.protocol === "sctp"
       ? listener.addresses.map((a) => a.hostname)
-      : [options.listen.hostname];
+      : hostnamesOf(options.listen).slice(0, 1);
     // Data plus control: the sessions carry ASAP (COOKIE, COOKIE_ECHO, BUSINESS_CARD) beside the
     // application's messages, and RSPLIB's registrar refuses to mix "data only" PEs with its
     // own, which all say so.
@@ -301,11 +317,15 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
         throw new PoolError("invalid", "Policy load must be a 32-bit fraction");
       }
     }
+    const multiHomed = hostnamesOf(options.listen).length > 1;
     const listener = await openListener(
       options.listen,
-      options.listen.protocol === "tcp"
-        ? { framing: "framed" }
-        : { sctp: options.sctp, udpPort: options.udpPort },
+      options.listen.protocol === "tcp" ? { framing: "framed" } : {
+        sctp: multiHomed
+          ? { ...FAST_FAILOVER_SCTP, ...MULTI_HOMED_SCTP, ...options.sctp }
+          : options.sctp,
+        udpPort: options.udpPort,
+      },
     );
     let pe: PoolElement;
     let asapEndpoint: SctpEndpoint | undefined;
@@ -337,13 +357,18 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     return pe;
   }
 
-  /** Where PUs reach the PE (the listener's protocol, address and bound port). */
+  /** Where PUs reach the PE (the listener's protocol, first address and bound port). */
   get address(): EndpointAddress {
     return {
       protocol: this.#options.listen.protocol,
-      hostname: this.#listener.addresses[0]?.hostname ?? this.#options.listen.hostname,
+      hostname: this.#listener.addresses[0]?.hostname ?? hostnamesOf(this.#options.listen)[0],
       port: this.#userTransport.port,
     };
+  }
+
+  /** Every address the PE registers for PUs (several for a multi-homed PE), the primary first. */
+  get addresses(): readonly string[] {
+    return this.#userTransport.addresses;
   }
 
   /** Whether the PE's current registration was accepted. */
@@ -479,6 +504,16 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
         );
       } catch (e) {
         if (e instanceof PoolError && e.code === "timeout") continue;
+        if (!(e instanceof PoolError)) {
+          // Not the registrar's doing (a registration that cannot be encoded): trying again at
+          // once would only fail again.
+          logger.error("PE {id}: registration failed: {error}", {
+            id: this.identifier.toString(16),
+            error: String(e),
+          });
+          this.#settleFirst(e instanceof Error ? e : new Error(String(e)));
+          return "rejected";
+        }
         return "lost";
       }
       if (answer.rejected) {
@@ -742,6 +777,10 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
  * that takes the PE over can reach it at the ASAP address its old home recorded. Its UDP port
  * equals its SCTP port unless `udpPort` is set, so the default port rule finds it. None when
  * the PE talks to registrars over TCP only.
+ *
+ * A PE that listens on several specific addresses opens it on those addresses: its INITs list
+ * them all, so a registrar's association to it is multi-homed too, and a cut path does not cost
+ * the registration.
  */
 async function openAsapEndpoint(options: PoolElementOptions): Promise<SctpEndpoint | undefined> {
   const sctp = (options.registrars ?? []).filter((r) => r.protocol === "sctp");
@@ -749,9 +788,13 @@ async function openAsapEndpoint(options: PoolElementOptions): Promise<SctpEndpoi
   const loopback = sctp.length > 0 &&
     sctp.every((r) => r.hostname.startsWith("127.") || r.hostname === "::1");
   const v6 = sctp.length > 0 && sctp.every((r) => r.hostname.includes(":"));
+  const own = hostnamesOf(options.listen).filter((h) => h.includes(":") === v6);
+  const isLoopback = (h: string) => h.startsWith("127.") || h === "::1";
+  const multiHomed = own.length > 1 && !own.some((h) => h === "0.0.0.0" || h === "::") &&
+    (!loopback || own.every(isLoopback));
   const endpoint = await SctpEndpoint.open({
     ...options.sctp,
-    hostname: loopback ? (v6 ? "::1" : "127.0.0.1") : (v6 ? "::" : "0.0.0.0"),
+    hostname: multiHomed ? own : loopback ? (v6 ? "::1" : "127.0.0.1") : (v6 ? "::" : "0.0.0.0"),
     port: 0,
     udpPort: options.udpPort,
   });

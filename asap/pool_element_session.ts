@@ -40,7 +40,9 @@ export interface SessionMessage {
  * - `cookie-echo`: the PU echoed a cookie that verified; `state` is what the PE (this one or
  *   another of the pool) put into it. {@linkcode PoolElementSession.restoredState} holds it too.
  * - `cookie-rejected`: the PU echoed a cookie that did not verify; the state is not used.
- * - `business-card`: the PU sent a BUSINESS_CARD.
+ * - `business-card`: the PU sent a BUSINESS_CARD (a PU that is itself a PE of `poolHandle`
+ *   names where it, or PEs standing in for it, can be reached);
+ *   {@linkcode PoolElementSession.businessCard} keeps the last one.
  * - `closed`: the association ended.
  *
  * @example
@@ -52,7 +54,7 @@ export interface SessionMessage {
 export type PoolElementSessionEvent =
   | { type: "cookie-echo"; state: unknown; issuedAt: number }
   | { type: "cookie-rejected"; error: PoolError }
-  | { type: "business-card"; poolElements: PoolElementParameter[] }
+  | { type: "business-card"; poolHandle: Uint8Array; poolElements: PoolElementParameter[] }
   | { type: "closed" };
 
 /**
@@ -133,6 +135,7 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
   #restored: unknown = undefined;
   #listeners = new Set<(e: PoolElementSessionEvent) => void>();
   #ended = false;
+  #businessCard: { poolHandle: Uint8Array; poolElements: PoolElementParameter[] } | undefined;
 
   /** Wraps an association from a PU. */
   constructor(association: Association, options: PoolElementSessionOptions) {
@@ -143,6 +146,17 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
   /** The PU's address. */
   get remoteAddress(): TransportAddress | undefined {
     return this.association.remoteAddresses[0];
+  }
+
+  /**
+   * The last BUSINESS_CARD the PU sent: the pool it serves in as a PE and its PEs in order of
+   * preference, where the PE can reach it (or one standing in for it) back; `undefined` until
+   * one came.
+   */
+  get businessCard():
+    | { readonly poolHandle: Uint8Array; readonly poolElements: readonly PoolElementParameter[] }
+    | undefined {
+    return this.#businessCard;
   }
 
   /** The state of the last cookie the PU echoed that verified, or `undefined`. */
@@ -212,7 +226,15 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
         this.#onCookieEcho(message.cookie);
         break;
       case "business-card":
-        this.#emit({ type: "business-card", poolElements: message.poolElements });
+        this.#businessCard = {
+          poolHandle: message.poolHandle,
+          poolElements: message.poolElements,
+        };
+        this.#emit({
+          type: "business-card",
+          poolHandle: message.poolHandle,
+          poolElements: message.poolElements,
+        });
         break;
       default:
         this.#options.onAsap?.(message, this.association);
@@ -277,7 +299,11 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
     });
   }
 
-  /** Sends a BUSINESS_CARD: the PEs the PU should fail over to, in order of preference. */
+  /**
+   * Sends a BUSINESS_CARD (RFC 5352): this PE's pool handle and the PEs the PU should fail over
+   * to, in order of preference (for instance those that share this session's state). The PU
+   * tries them, in that order, before it asks a registrar.
+   */
   async sendBusinessCard(poolElements: PoolElementParameter[]): Promise<void> {
     await this.association.send(
       encodeAsapMessage({

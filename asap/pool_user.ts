@@ -70,6 +70,27 @@ export interface PoolUserOptions extends PoolUserSessionOptions {
 }
 
 /**
+ * Counters of a {@linkcode PoolUser}, over all its sessions.
+ *
+ * @example
+ * ```ts
+ * import type { PoolUserStats } from "./pool_user.ts";
+ * const describe = (s: PoolUserStats) => `${s.failovers} failovers, ${s.pathSwitches} path switches`;
+ * ```
+ */
+export interface PoolUserStats {
+  /** Sessions opened. */
+  sessions: number;
+  /** Failovers: a session moved to another PE. */
+  failovers: number;
+  /**
+   * Path switches: a session's data association moved to another address of the same PE (SCTP
+   * multi-homing), which is not a failover.
+   */
+  pathSwitches: number;
+}
+
+/**
  * Options of {@linkcode PoolUser.resolve}.
  *
  * @example
@@ -102,6 +123,8 @@ export interface ResolveOptions {
  * ```
  */
 export class PoolUser implements AsyncDisposable {
+  /** Counters. */
+  readonly stats: PoolUserStats = { sessions: 0, failovers: 0, pathSwitches: 0 };
   #options: PoolUserOptions;
   #channel: RegistrarChannel;
   #cache: Handlespace<undefined>;
@@ -293,6 +316,10 @@ export class PoolUser implements AsyncDisposable {
     const session = new PoolUserSession(handle, {
       select: (h, excluded) => this.#select(h, excluded),
       reportUnreachable: (h, id) => this.reportUnreachable(h, id),
+      count: (what) => {
+        if (what === "failover") this.stats.failovers++;
+        else this.stats.pathSwitches++;
+      },
     }, {
       requestTimeout: o.requestTimeout,
       connectTimeout: o.connectTimeout,
@@ -301,10 +328,12 @@ export class PoolUser implements AsyncDisposable {
       maxRequestAttempts: o.maxRequestAttempts,
       ppid: o.ppid,
       sctp: o.sctp,
+      localAddresses: o.localAddresses,
       udpPort: o.udpPort,
       remoteUdpPort: o.remoteUdpPort,
       ...options,
     });
+    this.stats.sessions++;
     this.#sessions.add(session);
     session.onEvent((e) => {
       if (e.type === "closed") this.#sessions.delete(session);

@@ -10,11 +10,19 @@ import { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
 import type { AsapMessage } from "./messages.ts";
 import { ASAP_PPID, connectEndpoint } from "./connect.ts";
 import { PoolError } from "./errors.ts";
+import { toPoolHandle } from "./pool_handle.ts";
 import type { SessionMessage } from "./pool_element_session.ts";
-import type { EndpointAddress } from "../transport/open.ts";
+import type { EndpointAddress, MultiHomedAddress } from "../transport/open.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
-import type { Association, ReceivedMessage } from "../transport/types.ts";
+import { addressScope } from "../transport/sctp/scope.ts";
+import type {
+  Association,
+  AssociationEvent,
+  ReceivedMessage,
+  TransportAddress,
+} from "../transport/types.ts";
+import { ipAddressFamily } from "../wire/address.ts";
 import type { PoolElementParameter } from "../wire/types.ts";
 
 const logger = getLogger(["rserpool", "asap", "pu"]);
@@ -53,8 +61,16 @@ export interface PoolUserSessionOptions extends SctpUdpPorts {
    * SCTP protocol parameters of the data associations. Defaults: {@linkcode FAST_FAILOVER_SCTP},
    * so that a PE that dies without a word (a killed process sends no ABORT over UDP) is noticed
    * within about half a second while a request waits, and within about a second when idle.
+   * A PE with several addresses gets {@linkcode MULTI_HOMED_SCTP} on top of them.
    */
   sctp?: SctpTuning;
+  /**
+   * This end's addresses for an SCTP association to a PE with several addresses, listed in the
+   * INIT so that the PE can answer over each path. Default: the addresses of this host's
+   * network interfaces in the scope and family of the PE's primary address (when the `sys`
+   * permission allows listing them and there are several), else the wildcard address.
+   */
+  localAddresses?: string[];
 }
 
 /** Whether a connect failed on this side (bind, resources, limits of our own endpoint). */
@@ -85,6 +101,25 @@ export const FAST_FAILOVER_SCTP: Readonly<SctpTuning> = {
 };
 
 /**
+ * What a session adds to its SCTP settings for a PE with several addresses. A path goes down
+ * after two unanswered retransmissions or heartbeats (RTO.Min and 2 x: 150 ms), so a cut link
+ * moves the association to the next path long before a request times out; the association
+ * itself tolerates more (the path switch comes first), and the session fails over when every
+ * path is down, which a PE that died reaches in about the time {@linkcode FAST_FAILOVER_SCTP}
+ * takes with one path.
+ *
+ * @example
+ * ```ts
+ * import { MULTI_HOMED_SCTP } from "./pool_user_session.ts";
+ * MULTI_HOMED_SCTP.pathMaxRetransmits; // 1
+ * ```
+ */
+export const MULTI_HOMED_SCTP: Readonly<SctpTuning> = {
+  pathMaxRetransmits: 1,
+  associationMaxRetransmits: 8,
+};
+
+/**
  * What a session needs from its pool user: PE selection and failure reports. A
  * {@linkcode PoolUser} provides it.
  *
@@ -105,6 +140,8 @@ export interface PoolUserSessionHost {
   ): Promise<PoolElementParameter | undefined>;
   /** Reports a PE as unreachable (ENDPOINT_UNREACHABLE) and forgets it. */
   reportUnreachable(poolHandle: Uint8Array, identifier: number): Promise<void>;
+  /** Told of every failover and path switch of the session (for the PU's counters). */
+  count?(what: "failover" | "path-switch"): void;
 }
 
 /**
@@ -113,8 +150,11 @@ export interface PoolUserSessionHost {
  * - `connected`: the first PE was reached.
  * - `failover`: the session moved from one PE to another: `reason` is what failed; `resent`
  *   requests were sent again to the new PE, after a COOKIE_ECHO if `cookieEchoed`.
+ * - `path-changed`: the data association to the same PE moved from one of its addresses to
+ *   another (a path failed, or the primary came back); no failover, nothing re-sent.
  * - `cookie`: the PE sent a state cookie (the session echoes the last one after a failover).
- * - `business-card`: the PE sent a BUSINESS_CARD.
+ * - `business-card`: the PE sent a BUSINESS_CARD: its pool and the PEs to fail over to, in
+ *   order; the next failover tries them first.
  * - `closed`: the session ended; `error` is set when it ended because no PE could be reached.
  *
  * @example
@@ -135,8 +175,14 @@ export type PoolUserSessionEvent =
     resent: number;
     cookieEchoed: boolean;
   }
+  | {
+    type: "path-changed";
+    poolElement: PoolElementParameter;
+    from: TransportAddress | undefined;
+    to: TransportAddress;
+  }
   | { type: "cookie"; cookie: Uint8Array }
-  | { type: "business-card"; poolElements: PoolElementParameter[] }
+  | { type: "business-card"; poolHandle: Uint8Array; poolElements: PoolElementParameter[] }
   | { type: "closed"; error?: PoolError };
 
 /**
@@ -168,13 +214,81 @@ interface Request {
   reject: (e: Error) => void;
 }
 
-/** Where a PE takes data associations, or `undefined` for a transport we cannot open. */
+/**
+ * Where a PE takes data associations (its first address), or `undefined` for a transport we
+ * cannot open.
+ *
+ * @example
+ * ```ts
+ * import { poolElementAddress } from "./pool_user_session.ts";
+ * poolElementAddress({
+ *   identifier: 1,
+ *   homeRegistrarId: 0,
+ *   registrationLife: 30000,
+ *   policy: { name: "round-robin" },
+ *   userTransport: { protocol: "tcp", port: 7, transportUse: "data", addresses: ["10.0.0.1"] },
+ * }); // { protocol: "tcp", hostname: "10.0.0.1", port: 7 }
+ * ```
+ */
 export function poolElementAddress(pe: PoolElementParameter): EndpointAddress | undefined {
   const t = pe.userTransport;
   if ((t.protocol !== "tcp" && t.protocol !== "sctp") || t.addresses.length === 0) {
     return undefined;
   }
   return { protocol: t.protocol, hostname: t.addresses[0], port: t.port };
+}
+
+/**
+ * Every address a PE registered for data associations (the first is the primary), or
+ * `undefined` for a transport we cannot open.
+ *
+ * @example
+ * ```ts
+ * import { poolElementAddresses } from "./pool_user_session.ts";
+ * poolElementAddresses({
+ *   identifier: 1,
+ *   homeRegistrarId: 0,
+ *   registrationLife: 30000,
+ *   policy: { name: "round-robin" },
+ *   userTransport: {
+ *     protocol: "sctp",
+ *     port: 7,
+ *     transportUse: "data",
+ *     addresses: ["10.211.0.2", "10.212.0.2"],
+ *   },
+ * }); // { protocol: "sctp", hostname: ["10.211.0.2", "10.212.0.2"], port: 7 }
+ * ```
+ */
+export function poolElementAddresses(pe: PoolElementParameter): MultiHomedAddress | undefined {
+  const t = pe.userTransport;
+  if ((t.protocol !== "tcp" && t.protocol !== "sctp") || t.addresses.length === 0) {
+    return undefined;
+  }
+  const hostname = t.addresses.length === 1 ? t.addresses[0] : [...t.addresses];
+  return { protocol: t.protocol, hostname, port: t.port };
+}
+
+/**
+ * This host's addresses to reach a multi-homed peer from: those of its interfaces with the
+ * family and scope of the peer's primary address, when there are several; `undefined` (the
+ * wildcard address) otherwise, or when listing interfaces is not permitted.
+ */
+function localAddressesFor(peer: string): string[] | undefined {
+  const scope = addressScope(peer);
+  const family = ipAddressFamily(peer);
+  if (scope === "loopback" || scope === "link-local" || family === undefined) return undefined;
+  try {
+    const sys = Deno.permissions.querySync({ name: "sys", kind: "networkInterfaces" });
+    if (sys.state !== "granted") return undefined;
+    const out: string[] = [];
+    for (const i of Deno.networkInterfaces()) {
+      if (ipAddressFamily(i.address) !== family || addressScope(i.address) !== scope) continue;
+      if (!out.includes(i.address)) out.push(i.address);
+    }
+    return out.length > 1 ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -219,7 +333,14 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
   #maxRequestAttempts: number;
   #ppid: number;
   #sctp: SctpTuning | undefined;
+  #localAddresses: string[] | undefined;
   #udpPorts: SctpUdpPorts;
+  #path: TransportAddress | undefined;
+  #pathsDown = new Set<string>();
+  #allDown: ReturnType<typeof setTimeout> | undefined;
+  #lastHeard = 0;
+  #pathSwitches = 0;
+  #businessCard: PoolElementParameter[] = [];
   #association: Association | undefined;
   #current: PoolElementParameter | undefined;
   #generation = 0;
@@ -250,7 +371,8 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     this.#failoverDelay = options.failoverDelay ?? 500;
     this.#maxRequestAttempts = Math.max(1, options.maxRequestAttempts ?? 3);
     this.#ppid = options.ppid ?? 0;
-    this.#sctp = { ...FAST_FAILOVER_SCTP, ...options.sctp };
+    this.#sctp = options.sctp;
+    this.#localAddresses = options.localAddresses;
     this.#udpPorts = { udpPort: options.udpPort, remoteUdpPort: options.remoteUdpPort };
   }
 
@@ -275,6 +397,24 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
   /** Failovers so far. */
   get failovers(): number {
     return this.#failovers;
+  }
+
+  /** Path switches so far: moves of the data association from one address of a PE to another. */
+  get pathSwitches(): number {
+    return this.#pathSwitches;
+  }
+
+  /** The PE address the data association sends to now (`undefined` during a failover). */
+  get path(): TransportAddress | undefined {
+    return this.#association === undefined ? undefined : this.#path;
+  }
+
+  /**
+   * The PEs of the last BUSINESS_CARD from a PE, in its order: the next failover tries those not
+   * failed yet before it asks the PU's cache and the registrar.
+   */
+  get businessCard(): readonly PoolElementParameter[] {
+    return this.#businessCard;
   }
 
   /** Requests waiting for their response. */
@@ -351,6 +491,33 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     }
   }
 
+  /**
+   * Sends this PU's own BUSINESS_CARD to the PE (RFC 5352, a PU that is itself a PE of a pool):
+   * the pool it serves in and the PEs that stand in for it, in order, so that the PE can reach
+   * it, or another of them, back. During a failover it waits for the new PE.
+   */
+  async sendBusinessCard(
+    poolHandle: string | Uint8Array,
+    poolElements: PoolElementParameter[],
+  ): Promise<void> {
+    const data = encodeAsapMessage({
+      type: "business-card",
+      poolHandle: toPoolHandle(poolHandle),
+      poolElements,
+    });
+    for (;;) {
+      if (this.#closed) throw new PoolError("closed", "Session is closed");
+      if (this.#failing !== undefined) {
+        await this.#failing;
+        continue;
+      }
+      const a = this.#association;
+      if (a === undefined) throw new PoolError("closed", "Session is not connected");
+      await a.send(data, { ppid: ASAP_PPID });
+      return;
+    }
+  }
+
   #transmit(r: Request): void {
     const a = this.#association;
     if (a === undefined) return;
@@ -411,7 +578,17 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
         this.#cookie = message.cookie;
         this.#emit({ type: "cookie", cookie: message.cookie });
       } else if (message.type === "business-card") {
-        this.#emit({ type: "business-card", poolElements: message.poolElements });
+        const from = this.#current?.identifier;
+        this.#businessCard = message.poolElements.filter((pe) => pe.identifier !== from);
+        logger.debug("PE {id} sent a business card: {pes}", {
+          id: from?.toString(16),
+          pes: this.#businessCard.map((pe) => pe.identifier.toString(16)).join(", "),
+        });
+        this.#emit({
+          type: "business-card",
+          poolHandle: message.poolHandle,
+          poolElements: message.poolElements,
+        });
       }
       return;
     }
@@ -436,11 +613,14 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
       } else if (e.type === "shutdown") {
         reason = "The PE closed the association";
         report = false;
+      } else if (generation === this.#generation) {
+        this.#onPathEvent(association, generation, e);
       }
     });
     try {
       for await (const m of association) {
         if (generation !== this.#generation) break;
+        this.#lastHeard = performance.now();
         this.#onMessage(m);
       }
     } catch (e) {
@@ -450,6 +630,61 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     await Promise.resolve();
     off();
     if (generation === this.#generation && !this.#closed) this.#fail(reason, generation, report);
+  }
+
+  #onPathEvent(association: Association, generation: number, e: AssociationEvent): void {
+    const pe = this.#current;
+    if (pe === undefined) return;
+    if (e.type === "path-down") {
+      this.#pathsDown.add(e.address.hostname);
+      logger.debug("Session with PE {id}: path to {address} down", {
+        id: pe.identifier.toString(16),
+        address: e.address.hostname,
+      });
+      if (
+        this.#allDown === undefined &&
+        association.remoteAddresses.every((p) => this.#pathsDown.has(p.hostname))
+      ) {
+        // Only the loss of every path fails the PE over. A path can be marked down by
+        // retransmissions whose acknowledgements the PE sent to a path that had just failed;
+        // then the PE still answers (its own retransmissions come over the other path) and the
+        // path comes back with its next heartbeat. So: fail over after RTO.Max + 100 ms unless
+        // something came from the PE meanwhile; if it did, wait for a heartbeat to bring a path
+        // back up.
+        const since = performance.now();
+        const rtoMax = this.#sctp?.rtoMax ?? FAST_FAILOVER_SCTP.rtoMax ?? 200;
+        const heartbeat = this.#sctp?.heartbeatInterval ?? FAST_FAILOVER_SCTP.heartbeatInterval ??
+          500;
+        const fail = () => {
+          this.#allDown = undefined;
+          this.#fail("Every path to the PE is down", generation, true);
+        };
+        this.#allDown = setTimeout(() => {
+          if (this.#lastHeard <= since) return fail();
+          this.#allDown = setTimeout(fail, heartbeat + 2 * rtoMax);
+        }, rtoMax + 100);
+      }
+    } else if (e.type === "path-up") {
+      this.#pathsDown.delete(e.address.hostname);
+      clearTimeout(this.#allDown);
+      this.#allDown = undefined;
+      logger.debug("Session with PE {id}: path to {address} up", {
+        id: pe.identifier.toString(16),
+        address: e.address.hostname,
+      });
+    } else if (e.type === "primary-changed") {
+      const from = this.#path;
+      if (from?.hostname === e.address.hostname) return;
+      this.#path = e.address;
+      this.#pathSwitches++;
+      this.#host.count?.("path-switch");
+      logger.debug("Session with PE {id} switched paths from {from} to {to}", {
+        id: pe.identifier.toString(16),
+        from: from?.hostname,
+        to: e.address.hostname,
+      });
+      this.#emit({ type: "path-changed", poolElement: pe, from, to: e.address });
+    }
   }
 
   // ------------------------------------------------------------------ failover
@@ -462,6 +697,8 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     }
     const from = this.#current;
     const old = this.#association;
+    clearTimeout(this.#allDown);
+    this.#allDown = undefined;
     this.#generation++;
     this.#association = undefined;
     for (const r of this.#outstanding) {
@@ -514,12 +751,15 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     let lastError: unknown;
     for (let attempt = 0; attempt < this.#maxFailoverAttempts; attempt++) {
       if (this.#closed) throw new PoolError("closed", "Session is closed");
-      let candidate: PoolElementParameter | undefined;
-      try {
-        candidate = await this.#host.select(this.poolHandle, this.#excluded);
-      } catch (e) {
-        if (initial && e instanceof PoolError && e.code === "unknown-pool-handle") throw e;
-        lastError = e;
+      // A BUSINESS_CARD's PEs come first, in its order; then the pool's policy.
+      let candidate = this.#businessCard.find((pe) => !this.#excluded.has(pe.identifier));
+      if (candidate === undefined) {
+        try {
+          candidate = await this.#host.select(this.poolHandle, this.#excluded);
+        } catch (e) {
+          if (initial && e instanceof PoolError && e.code === "unknown-pool-handle") throw e;
+          lastError = e;
+        }
       }
       if (this.#closed) throw new PoolError("closed", "Session is closed");
       if (candidate === undefined) {
@@ -528,7 +768,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
         this.#excluded.clear();
         continue;
       }
-      const address = poolElementAddress(candidate);
+      const address = poolElementAddresses(candidate);
       if (address === undefined) {
         this.#excluded.add(candidate.identifier);
         lastError = new PoolError("invalid", `PE transport ${candidate.userTransport.protocol}`);
@@ -536,11 +776,20 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
       }
       let association: Association;
       try {
+        const hostnames = Array.isArray(address.hostname) ? address.hostname : [address.hostname];
+        const multiHomed = hostnames.length > 1;
         association = await connectEndpoint(address, {
           framing: "framed",
           timeout: this.#connectTimeout,
           signal: this.#controller.signal,
-          sctp: this.#sctp,
+          sctp: {
+            ...FAST_FAILOVER_SCTP,
+            ...(multiHomed ? MULTI_HOMED_SCTP : {}),
+            ...this.#sctp,
+          },
+          localHostname: multiHomed && address.protocol === "sctp"
+            ? this.#localAddresses ?? localAddressesFor(hostnames[0])
+            : undefined,
           ...this.#udpPorts,
         });
       } catch (e) {
@@ -579,6 +828,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
         this.#emit({ type: "connected", poolElement: candidate });
       } else {
         this.#failovers++;
+        this.#host.count?.("failover");
         logger.info("Session failed over from PE {from} to {to}", {
           from: from?.identifier.toString(16),
           to: candidate.identifier.toString(16),
@@ -607,6 +857,10 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     this.#generation++;
     this.#association = association;
     this.#current = pe;
+    this.#path = association.remoteAddresses[0];
+    this.#pathsDown.clear();
+    clearTimeout(this.#allDown);
+    this.#allDown = undefined;
     const reader = this.#read(association, this.#generation);
     this.#readers.add(reader);
     reader.finally(() => this.#readers.delete(reader));
@@ -616,6 +870,8 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     if (this.#closed) return;
     this.#closed = true;
     this.#generation++;
+    clearTimeout(this.#allDown);
+    this.#allDown = undefined;
     this.#controller.abort();
     for (const r of this.#outstanding.splice(0)) {
       clearTimeout(r.timer);

@@ -12,7 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import { PoolElement } from "../asap/pool_element.ts";
 import { setUpLogging } from "../cli/logging.ts";
 import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
-import { parseEndpointAddress } from "../transport/open.ts";
+import { parseMultiHomedAddress } from "../transport/open.ts";
 import { isPolicyName, policyFields } from "../wire/parameters.ts";
 import type { Policy } from "../wire/types.ts";
 import { createCalcApp } from "./calc_app.ts";
@@ -33,7 +33,9 @@ A pool element of an example service: registers into the pool and serves pool us
 
 Options:
 ${COMMON_HELP}
-  --listen ADDR                where PUs connect, [sctp:|tcp:]HOST[:PORT] (default tcp:127.0.0.1:0)
+  --listen ADDR                where PUs connect, [sctp:|tcp:]HOST[,HOST...][:PORT]
+                               (default tcp:127.0.0.1:0); several hosts make a multi-homed PE
+                               that registers all of them, e.g. sctp:10.1.0.2,10.2.0.2:7000
   --policy NAME                pool policy (default round-robin): round-robin, weighted-round-robin,
                                random, weighted-random, priority, least-used, least-used-degradation,
                                priority-least-used, randomized-least-used, and RSPLIB's
@@ -68,6 +70,14 @@ function fraction(flag: string, text: string | undefined): number {
   const v = Number(text);
   if (!(v >= 0 && v <= 1)) throw new UsageError(`${flag}: expected a fraction from 0 to 1`);
   return Math.round(v * FRACTION);
+}
+
+function listenOf(text: string) {
+  try {
+    return parseMultiHomedAddress(text, 0);
+  } catch (e) {
+    throw new UsageError(`--listen: ${(e as Error).message}`);
+  }
 }
 
 async function main(args: string[]): Promise<number> {
@@ -157,7 +167,7 @@ async function main(args: string[]): Promise<number> {
       policy: policy as unknown as Policy,
       registrars,
       announce,
-      listen: parseEndpointAddress(values.listen ?? "tcp:127.0.0.1:0", 0),
+      listen: listenOf(values.listen ?? "tcp:127.0.0.1:0"),
       identifier: values.id === undefined ? undefined : parseCount("--id", values.id, 1),
       cookieSecret: values["cookie-secret"] ?? Deno.env.get("RSERPOOL_COOKIE_SECRET"),
       reregistrationInterval: interval,
@@ -204,6 +214,7 @@ async function main(args: string[]): Promise<number> {
     pool: typeof start.poolHandle === "string" ? start.poolHandle : undefined,
     service: service.name,
     listen: pe.address,
+    addresses: pe.addresses,
   }));
   const stopped = Promise.withResolvers<void>();
   const stop = () => stopped.resolve();

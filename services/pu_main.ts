@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { PoolUser } from "../asap/pool_user.ts";
 import { setUpLogging } from "../cli/logging.ts";
 import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
+import { ipAddressFamily } from "../wire/address.ts";
 import { createCalcApp } from "./calc_app.ts";
 import {
   announceOf,
@@ -33,6 +34,9 @@ ${COMMON_HELP}
   --interval TIME              pause between them (default 0)
   --size N                     message size for echo and discard (default 64)
   --request-timeout TIME       a request not answered in time fails the PE over (default 5s)
+  --local-addresses ADDRS      this host's addresses for SCTP associations to multi-homed PEs,
+                               comma-separated (default: the interfaces' addresses in the PE's
+                               scope)
 
 CalcApp (RSPLIB's calcappclient options):
   --job-size N                 calculations per job (default 5000000)
@@ -54,6 +58,7 @@ async function main(args: string[]): Promise<number> {
         "interval": { type: "string" },
         "size": { type: "string" },
         "request-timeout": { type: "string" },
+        "local-addresses": { type: "string" },
         "job-size": { type: "string" },
         "keep-alive-interval": { type: "string" },
         "keep-alive-timeout": { type: "string" },
@@ -99,10 +104,15 @@ async function main(args: string[]): Promise<number> {
       ? 5000
       : parseDuration("--request-timeout", values["request-timeout"]);
     await setUpLogging(parseLogLevel("--log-level", values["log-level"] ?? "warning"));
+    const localAddresses = values["local-addresses"]?.split(",").map((a) => a.trim());
+    if (localAddresses?.some((a) => ipAddressFamily(a) === undefined)) {
+      throw new UsageError("--local-addresses: expected IP addresses separated by commas");
+    }
     pu = new PoolUser({
       registrars,
       announce,
       requestTimeout,
+      localAddresses,
       ...udpPortsOf(values["sctp-udp-port"], values["sctp-remote-udp-port"]),
     });
   } catch (e) {
@@ -121,6 +131,10 @@ async function main(args: string[]): Promise<number> {
           resent: e.resent,
           cookieEchoed: e.cookieEchoed,
         }));
+      } else if (e.type === "path-changed") {
+        print(JSON.stringify({
+          pathChanged: { pe: e.poolElement.identifier, from: e.from?.hostname, to: e.to.hostname },
+        }));
       }
     });
     const result = await service.use(session, {
@@ -130,7 +144,11 @@ async function main(args: string[]): Promise<number> {
       print,
       openSession: () => pu.connect(pool),
     });
-    print(JSON.stringify({ ...result, failovers: session.failovers }));
+    print(JSON.stringify({
+      ...result,
+      failovers: session.failovers,
+      pathSwitches: session.pathSwitches,
+    }));
     return result.ok ? 0 : 1;
   } catch (e) {
     print(JSON.stringify({ ok: false, completed: 0, detail: (e as Error).message }));

@@ -84,6 +84,7 @@ interopTest(
       completed: 20,
       detail: "20 echoes",
       failovers: 0,
+      pathSwitches: 0,
     });
     assert.equal(status.code, 0);
   },
