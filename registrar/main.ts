@@ -18,6 +18,7 @@ import { parseCount, parseDuration, parseLogLevel, parseRate, UsageError } from 
 import { parseEndpointAddress } from "../transport/open.ts";
 import { TransportError } from "../transport/errors.ts";
 import { Registrar, type RegistrarOptions } from "./registrar.ts";
+import { type HttpAddress, RegistrarHttpServer } from "./http/mod.ts";
 
 const HELP = `Usage: registrar [options]
 
@@ -73,6 +74,12 @@ SCTP over UDP:
   --sctp-remote-udp-port N     UDP port of a peer that has not sent yet (default: its SCTP
                                port; RSPLIB: 9899); a peer is answered on the port it sent from
 
+HTTP (status, metrics, live page; no authentication):
+  --http HOST:PORT|off         serve GET / (live page), /api/registrar, /api/pools[/HANDLE],
+                               /api/events (server-sent events), /metrics (Prometheus)
+                               (default off); keep HOST a loopback address unless the
+                               network in between is trusted
+
 General:
   --log-level LEVEL            trace, debug, info, warning, error (default info)
   -h, --help                   this text
@@ -86,10 +93,16 @@ TIME is 500ms, 5s, 2m or plain milliseconds. Three registrars on one host:
 RSPLIB's registrar, PEs and PUs: --sctp-udp-port 9899 --sctp-remote-udp-port 9899.
 `;
 
-/** Reads the command line into registrar options and a log level. */
+/** Reads the command line into registrar options, the HTTP address and a log level. */
 export function parseRegistrarArgs(
   args: string[],
-): { options: RegistrarOptions; logLevel: ReturnType<typeof parseLogLevel> } | "help" {
+):
+  | {
+    options: RegistrarOptions;
+    logLevel: ReturnType<typeof parseLogLevel>;
+    http?: HttpAddress;
+  }
+  | "help" {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -125,6 +138,7 @@ export function parseRegistrarArgs(
       "max-peers": { type: "string" },
       "sctp-udp-port": { type: "string" },
       "sctp-remote-udp-port": { type: "string" },
+      "http": { type: "string" },
       "log-level": { type: "string" },
       "help": { type: "boolean", short: "h" },
     },
@@ -226,7 +240,35 @@ export function parseRegistrarArgs(
     };
   }
   const logLevel = parseLogLevel("--log-level", v["log-level"] ?? "info");
-  return { options, logLevel };
+  const http = v.http === undefined || v.http === "off" ? undefined : parseHttp(v.http);
+  return { options, logLevel, ...(http === undefined ? {} : { http }) };
+}
+
+function parseHttp(text: string): HttpAddress {
+  const m = /^(.+):(\d+)$/.exec(text);
+  if (m === null) throw new UsageError("--http: expected HOST:PORT or off");
+  return {
+    hostname: m[1].replace(/^\[|\]$/g, ""),
+    port: parseCount("--http", m[2], 0, 65535),
+  };
+}
+
+/** The limits `/api/registrar` shows: the options given, with the registrar's defaults. */
+function limitsOf(o: RegistrarOptions): Record<string, unknown> {
+  return {
+    keepAliveInterval: o.keepAliveInterval ?? 5000,
+    keepAliveTimeout: o.keepAliveTimeout ?? 5000,
+    maxBadPeReports: o.maxBadPeReports ?? 3,
+    maxHandleResolutionItems: o.maxHandleResolutionItems ?? 3,
+    maxIncrement: o.maxIncrement ?? 1,
+    handleResolutionRate: o.handleResolutionRate ?? { rate: 1000, burst: 2000 },
+    unreachableRate: o.unreachableRate ?? { rate: 10, burst: 20 },
+    registrationRate: o.registrationRate ?? { rate: 100, burst: 200 },
+    maxPools: o.maxPools ?? 100_000,
+    maxPoolElementsPerPool: o.maxPoolElementsPerPool ?? 10_000,
+    maxPoolElements: o.maxPoolElements ?? 1_000_000,
+    maxPoolHandleLength: o.maxPoolHandleLength ?? 32,
+  };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -251,11 +293,29 @@ async function main(args: string[]): Promise<number> {
     console.error(`registrar: could not start: ${message}`);
     return 1;
   }
+  let http: RegistrarHttpServer | undefined;
+  if (parsed.http !== undefined) {
+    try {
+      http = await RegistrarHttpServer.start(registrar, {
+        ...parsed.http,
+        limits: limitsOf(parsed.options),
+      });
+    } catch (e) {
+      console.error(`registrar: could not serve HTTP: ${(e as Error).message}`);
+      await registrar.close();
+      return 1;
+    }
+    logger.info("Serving HTTP at http://{host}:{port}/", {
+      host: formatHost(http.address.hostname),
+      port: http.address.port,
+    });
+  }
   // The test harness and the demo read this line to learn the ports bound.
   console.log(JSON.stringify({
     serverId: registrar.serverId,
     asap: registrar.addresses,
     enrp: registrar.enrpAddresses,
+    ...(http === undefined ? {} : { http: http.address }),
   }));
   const stopped = Promise.withResolvers<void>();
   const stop = () => stopped.resolve();
@@ -263,6 +323,7 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
   logger.info("Shutting down");
+  await http?.close();
   await registrar.close();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
 import { ASAP_PPID, connectEndpoint } from "../asap/connect.ts";
@@ -245,6 +246,9 @@ function peKey(poolHandle: Uint8Array, identifier: number): string {
   return `${identifier}:${poolHandleKey(poolHandle)}`;
 }
 
+/** Requests taken from one association before the others get a turn. */
+const MESSAGES_PER_TURN = 16;
+
 /** IDs as logs, JSON and the status page print them: 8 hex digits. */
 function hex8(id: number): string {
   return (id >>> 0).toString(16).padStart(8, "0");
@@ -386,7 +390,7 @@ export class Registrar implements AsyncDisposable {
             framing: "rserpool",
             ppid: ASAP_PPID,
             maxMessageSize: 65_536,
-            maxBufferedBytes: limits.maxUnsentBytes,
+            maxBufferedBytes: 64 * 1024,
           }
           : {
             sctp: {
@@ -550,11 +554,18 @@ export class Registrar implements AsyncDisposable {
     this.#peers.set(association, peer);
     this.#countAddress(remoteAddress, 1);
     try {
+      let turn = 0;
       for (;;) {
         if (peer.unsentBytes > this.#limits.maxUnsentBytes / 4 && !association.closed) {
           // Its answers wait: no more of its requests until they drain (its transport pushes
           // back on the sender meanwhile).
           await new Promise<void>((resolve) => peer.resume = resolve);
+        }
+        if (++turn === MESSAGES_PER_TURN) {
+          // Queued requests are taken in microtasks; after a few, let the other associations'
+          // input in, so that one that sends thousands at once does not hold up the rest.
+          turn = 0;
+          await new Promise((resolve) => setImmediate(resolve));
         }
         const m = await association.receive();
         if (m === null) break;

@@ -148,6 +148,13 @@ type Timer = ReturnType<typeof setTimeout>;
 const tsnLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const tsnLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 const now = (): number => performance.now();
+
+/**
+ * Bytes a message or chunk held for the application costs beyond its payload (its objects),
+ * counted against the receive buffer: a flood of tiny messages fills the window as fast as
+ * the memory it takes, not 20 bytes at a time.
+ */
+const HELD_OVERHEAD = 256;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -686,7 +693,8 @@ export class SctpAssociation implements Association {
       if (this.#duplicates.length < 64) this.#duplicates.push(tsn);
       return true;
     }
-    const size = d.payload.length;
+    // What a held chunk costs beyond its payload: a tiny message must not be cheap to queue.
+    const size = d.payload.length + HELD_OVERHEAD;
     if (
       this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0) + size >
         this.config.receiveBufferSize
@@ -712,7 +720,7 @@ export class SctpAssociation implements Association {
       const o = this.#outOfOrder.get(next);
       if (o === undefined) break;
       this.#outOfOrder.delete(next);
-      this.#outOfOrderBytes -= o.payload.length;
+      this.#outOfOrderBytes -= o.payload.length + HELD_OVERHEAD;
       this.#cumTsn = next;
       this.#consume(o.flags, o.stream, o.ssn, o.ppid, o.payload);
     }
@@ -777,7 +785,7 @@ export class SctpAssociation implements Association {
     const stash = this.#stashed[m.stream];
     if (ssn !== this.#nextSsn[m.stream]) {
       stash.set(ssn, m);
-      this.#inboxBytes += m.data.length;
+      this.#inboxBytes += m.data.length + HELD_OVERHEAD;
       return;
     }
     this.#deliver(m);
@@ -786,7 +794,7 @@ export class SctpAssociation implements Association {
       const s = stash.get(next);
       if (s === undefined) break;
       stash.delete(next);
-      this.#inboxBytes -= s.data.length;
+      this.#inboxBytes -= s.data.length + HELD_OVERHEAD;
       this.#deliver(s);
       next = (next + 1) & 0xffff;
     }
@@ -800,7 +808,7 @@ export class SctpAssociation implements Association {
       return;
     }
     this.#inbox.push(m);
-    this.#inboxBytes += m.data.length;
+    this.#inboxBytes += m.data.length + HELD_OVERHEAD;
   }
 
   #takeInbox(): ReceivedMessage {
@@ -809,7 +817,7 @@ export class SctpAssociation implements Association {
       this.#inbox = this.#inbox.slice(this.#inboxHead);
       this.#inboxHead = 0;
     }
-    this.#inboxBytes -= m.data.length;
+    this.#inboxBytes -= m.data.length + HELD_OVERHEAD;
     // Tell the peer when reading has reopened a window that had nearly closed.
     const window = this.#window();
     if (this.#lastAdvertised < 2 * this.config.mtu && window >= 4 * this.config.mtu) {

@@ -26,12 +26,17 @@ import type { ResolvedAssociationOptions } from "./options.ts";
 
 /** Size of the read buffer while no large message is being received. */
 const READ_BUFFER_SIZE = 64 * 1024;
+/** First size of the read buffer. */
+const READ_BUFFER_START = 4 * 1024;
 
 /** A larger read buffer is dropped again when it empties. */
 const READ_BUFFER_KEEP = 256 * 1024;
 
 /** How long an abort waits for a write in progress before it closes the connection anyway. */
 const ABORT_WRITE_TIMEOUT = 1000;
+
+/** Bytes a received message waiting for `receive` costs beyond its data (its objects). */
+const HELD_OVERHEAD = 256;
 
 /** Several small frames queued together are written with one call, up to this size. */
 const COALESCE_LIMIT = 64 * 1024;
@@ -256,7 +261,9 @@ export class TcpAssociation implements Association {
 
   async #readLoop(): Promise<void> {
     const { maxMessageSize, maxBufferedBytes } = this.#options;
-    let buffer = new Uint8Array(READ_BUFFER_SIZE);
+    // Small at first: most associations (an idle PE's, a PU's) carry little; it grows while
+    // reads fill it, up to READ_BUFFER_SIZE.
+    let buffer = new Uint8Array(READ_BUFFER_START);
     let view = new DataView(buffer.buffer);
     let start = 0;
     let end = 0;
@@ -294,7 +301,7 @@ export class TcpAssociation implements Association {
           if (start === end) {
             start = end = 0;
             if (buffer.length > READ_BUFFER_KEEP) {
-              buffer = new Uint8Array(READ_BUFFER_SIZE);
+              buffer = new Uint8Array(READ_BUFFER_START);
               view = new DataView(buffer.buffer);
             }
           } else if (result.needed > buffer.length - start) {
@@ -339,6 +346,14 @@ export class TcpAssociation implements Association {
           return;
         }
         end += n;
+        if (end === buffer.length && buffer.length < READ_BUFFER_SIZE) {
+          const larger = new Uint8Array(Math.min(buffer.length * 4, READ_BUFFER_SIZE));
+          larger.set(buffer.subarray(start, end));
+          buffer = larger;
+          view = new DataView(buffer.buffer);
+          end -= start;
+          start = 0;
+        }
       }
     } catch (error) {
       if (!this.#isClosed()) this.#fail(`Connection lost: ${errorText(error)}`);
@@ -354,7 +369,8 @@ export class TcpAssociation implements Association {
       return;
     }
     this.#received.push(message);
-    this.#receivedBytes += message.data.length;
+    // A queued message costs its objects too: tiny ones must not be cheap to queue.
+    this.#receivedBytes += message.data.length + HELD_OVERHEAD;
   }
 
   #endInput(): void {
@@ -371,7 +387,7 @@ export class TcpAssociation implements Association {
         this.#received = [];
         this.#receivedHead = 0;
       }
-      this.#receivedBytes -= message.data.length;
+      this.#receivedBytes -= message.data.length + HELD_OVERHEAD;
       if (this.#receivedBytes <= this.#options.maxBufferedBytes) {
         const resume = this.#resumeReading;
         this.#resumeReading = undefined;
