@@ -13,7 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
-import { setUpLogging } from "../cli/logging.ts";
+import { type LogFormat, parseLogFormat, setUpLogging } from "../cli/logging.ts";
 import { parseCount, parseDuration, parseLogLevel, parseRate, UsageError } from "../cli/options.ts";
 import { parseEndpointAddress } from "../transport/open.ts";
 import { TransportError } from "../transport/errors.ts";
@@ -48,6 +48,14 @@ Options:
   --max-pes-per-pool N         (default 10000)
   --max-pes N                  (default 1000000)
   --max-pool-handle-length N   bytes (default 32)
+  --max-associations N         ASAP associations at once, SCTP and TCP (default 100000); at
+                               the limit the idlest one without PEs makes room
+  --max-associations-per-address N
+                               from one IP address (default 1000)
+  --idle-timeout TIME          close associations without PEs silent this long (default 2m;
+                               0 = never)
+  --unreachable-window TIME    unreachable reports count once per association in it (default
+                               30s); maxBadPeReports reporters make the registrar check the PE
 
 ENRP (registrar to registrar, RFC 5353):
   --enrp ADDR|off              ENRP endpoint [sctp:|tcp:]HOST[:PORT], repeatable (default
@@ -82,6 +90,8 @@ HTTP (status, metrics, live page; no authentication):
 
 General:
   --log-level LEVEL            trace, debug, info, warning, error (default info)
+  --log-format text|json       log lines as text or JSON lines (default text); lines that
+                               standard error cannot take in time are dropped and counted
   -h, --help                   this text
 
 TIME is 500ms, 5s, 2m or plain milliseconds. Three registrars on one host:
@@ -100,6 +110,7 @@ export function parseRegistrarArgs(
   | {
     options: RegistrarOptions;
     logLevel: ReturnType<typeof parseLogLevel>;
+    logFormat: LogFormat;
     http?: HttpAddress;
   }
   | "help" {
@@ -125,6 +136,11 @@ export function parseRegistrarArgs(
       "max-pes-per-pool": { type: "string" },
       "max-pes": { type: "string" },
       "max-pool-handle-length": { type: "string" },
+      "max-associations": { type: "string" },
+      "max-associations-per-address": { type: "string" },
+      "idle-timeout": { type: "string" },
+      "unreachable-window": { type: "string" },
+      "log-format": { type: "string" },
       "enrp": { type: "string", multiple: true },
       "peer": { type: "string", multiple: true },
       "enrp-announce": { type: "string" },
@@ -195,6 +211,10 @@ export function parseRegistrarArgs(
   options.maxPoolElementsPerPool = count("max-pes-per-pool", 1);
   options.maxPoolElements = count("max-pes", 1);
   options.maxPoolHandleLength = count("max-pool-handle-length", 1);
+  options.maxAssociations = count("max-associations", 1);
+  options.maxAssociationsPerAddress = count("max-associations-per-address", 1);
+  options.idleTimeout = duration("idle-timeout");
+  options.unreachableWindow = duration("unreachable-window");
   const port = (flag: keyof typeof v) =>
     v[flag] === undefined ? undefined : parseCount(`--${flag}`, v[flag] as string, 1, 65535);
   options.udpPort = port("sctp-udp-port");
@@ -240,8 +260,9 @@ export function parseRegistrarArgs(
     };
   }
   const logLevel = parseLogLevel("--log-level", v["log-level"] ?? "info");
+  const logFormat = parseLogFormat(v["log-format"] ?? "text");
   const http = v.http === undefined || v.http === "off" ? undefined : parseHttp(v.http);
-  return { options, logLevel, ...(http === undefined ? {} : { http }) };
+  return { options, logLevel, logFormat, ...(http === undefined ? {} : { http }) };
 }
 
 function parseHttp(text: string): HttpAddress {
@@ -283,7 +304,7 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  await setUpLogging(parsed.logLevel);
+  await setUpLogging(parsed.logLevel, { format: parsed.logFormat });
   const logger = getLogger(["rserpool", "registrar"]);
   let registrar: Registrar;
   try {

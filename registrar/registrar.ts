@@ -199,6 +199,8 @@ export interface RegistrarPeState {
   lifetimeEnd: number;
   /** True while a keep-alive waits for its answer. */
   awaitingAck: boolean;
+  /** When it last answered a keep-alive (ms, the registrar's clock). */
+  lastKeepAliveAnswer?: number;
   /** Distinct associations that reported it unreachable within the window. */
   badReports: number;
   /** When each of them reported it last (ms). */
@@ -440,6 +442,11 @@ export class Registrar implements AsyncDisposable {
   /** The ASAP endpoints, with the ports actually bound. */
   get addresses(): EndpointAddress[] {
     return this.#listeners.map((l) => l.address);
+  }
+
+  /** The limits and timers in force (the options with their defaults filled in). */
+  get limits(): Readonly<Record<string, number | RateLimit>> {
+    return { ...this.#options, ...this.#limits };
   }
 
   /** Bytes of answers handed to associations and not sent yet, over all of them. */
@@ -994,6 +1001,7 @@ export class Registrar implements AsyncDisposable {
       return;
     }
     state.awaitingAck = false;
+    state.lastKeepAliveAnswer = this.#clock();
     // It answers: reports about it start from nothing again.
     state.probing = false;
     state.reporters?.clear();
