@@ -61,6 +61,7 @@ export {
   type SessionMessage,
   type SessionSendOptions,
 } from "./pool_element_session.ts";
+export { CookieLedger } from "./cookie_ledger.ts";
 export {
   PoolUser,
   type PoolUserOptions,

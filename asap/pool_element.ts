@@ -14,6 +14,7 @@ import { ASAP_PPID } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import { samePoolHandle, toPoolHandle } from "./pool_handle.ts";
 import { PoolElementSession } from "./pool_element_session.ts";
+import { CookieLedger } from "./cookie_ledger.ts";
 import { FAST_FAILOVER_SCTP, MULTI_HOMED_SCTP } from "./pool_user_session.ts";
 import { RegistrarChannel } from "./registrar_channel.ts";
 import { RegistrarHunt, type RegistrarHuntOptions } from "./registrar_hunt.ts";
@@ -28,7 +29,7 @@ import {
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
-import { errorCauseName } from "../wire/errors.ts";
+import { ErrorCause, errorCauseName } from "../wire/errors.ts";
 import type { Policy, PoolElementParameter, TransportParameter } from "../wire/types.ts";
 
 const logger = getLogger(["rserpool", "asap", "pe"]);
@@ -104,7 +105,7 @@ export interface PoolElementOptions extends SctpUdpPorts {
   hunt?: HuntTuning;
   /** The pool's cookie secret, the same at every PE of the pool (needed for state cookies). */
   cookieSecret?: Uint8Array | string;
-  /** Echoed cookies older than this are rejected (default: no limit). */
+  /** Echoed cookies older than this (ms) are rejected (default 3,600,000: one hour). */
   cookieMaxAge?: number;
   /** What a session does with a cookie that does not verify (default `"abort"`). */
   invalidCookie?: "abort" | "ignore";
@@ -228,6 +229,10 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   };
   #options: PoolElementOptions;
   #interval: number;
+  /** What this PE remembers of its sessions' cookies (replays are refused). */
+  #cookieLedger = new CookieLedger();
+  /** Consecutive Non-unique PE Identifier refusals. */
+  #refusals = 0;
   #life: number;
   #t2: number;
   #attempts: number;
@@ -468,13 +473,27 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
         continue;
       }
       if (outcome === "lost") continue;
+      if (outcome === "retry") {
+        // The ID is still held by the PE's old association (a restart the registrar has not
+        // noticed yet): try again soon, waiting longer each time.
+        const wait = Math.min(this.#interval, 500 * 2 ** this.#refusals);
+        this.#refusals++;
+        await this.#pause(wait, true);
+        continue;
+      }
+      this.#refusals = 0;
       await this.#pause(this.#interval);
     }
   }
 
-  /** Waits `ms`, or less when the load changed, the registrar was lost or the PE closes. */
-  #pause(ms: number): Promise<void> {
-    if (this.#dirty || !this.#channel.connected || this.#closed) return Promise.resolve();
+  /**
+   * Waits `ms`, or less when the load changed, the registrar was lost or the PE closes (`force`:
+   * the full time even when the load changed).
+   */
+  #pause(ms: number, force = false): Promise<void> {
+    if ((this.#dirty && !force) || !this.#channel.connected || this.#closed) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -486,7 +505,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     });
   }
 
-  async #register(): Promise<"ok" | "rejected" | "timeout" | "lost"> {
+  async #register(): Promise<"ok" | "rejected" | "retry" | "timeout" | "lost"> {
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
       if (this.#closed) return "lost";
       this.#dirty = false;
@@ -529,6 +548,9 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
         this.stats.rejections++;
         logger.warn("PE {id}: {error}", { id: this.identifier.toString(16), error: error.message });
         this.#emit({ type: "registration-rejected", error });
+        if (cause === ErrorCause.NonUniquePeIdentifier && this.#refusals < MAX_REFUSALS) {
+          return "retry";
+        }
         this.#settleFirst(error);
         return "rejected";
       }
@@ -652,6 +674,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       poolHandle: this.poolHandle,
       cookieSecret: o.cookieSecret,
       cookieMaxAge: o.cookieMaxAge,
+      cookieLedger: this.#cookieLedger,
       invalidCookie: o.invalidCookie,
       ppid: o.ppid,
       clock: o.clock,
@@ -771,6 +794,12 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     return this.close();
   }
 }
+
+/**
+ * Non-unique PE Identifier refusals retried soon (0.5, 1, 2, 4, ... s) before the first
+ * registration fails: the registrar frees the ID once the old association is gone.
+ */
+const MAX_REFUSALS = 7;
 
 /**
  * The SCTP endpoint a PE opens its registrar associations from, listening so that a registrar

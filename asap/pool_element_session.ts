@@ -10,7 +10,11 @@ import { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
 import type { AsapMessage } from "./messages.ts";
 import { ASAP_PPID } from "./connect.ts";
 import { PoolError } from "./errors.ts";
-import { openStateCookie, sealStateCookie } from "./state_cookie.ts";
+import { openStateCookie, sealStateCookie, SESSION_ID_SIZE } from "./state_cookie.ts";
+import { CookieLedger } from "./cookie_ledger.ts";
+
+/** Default maximum age of an echoed state cookie: one hour. */
+const DEFAULT_COOKIE_MAX_AGE = 3_600_000;
 import type { Association, TransportAddress } from "../transport/types.ts";
 import type { PoolElementParameter } from "../wire/types.ts";
 
@@ -75,8 +79,14 @@ export interface PoolElementSessionOptions {
   poolHandle: Uint8Array;
   /** The secret shared by all PEs of the pool; without it cookies can be neither made nor read. */
   cookieSecret?: Uint8Array | string;
-  /** Echoed cookies older than this (ms) are rejected (default: no limit). */
+  /** Echoed cookies older than this (ms) are rejected (default 3,600,000: one hour). */
   cookieMaxAge?: number;
+  /**
+   * The PE's memory of its sessions' cookies (shared by its sessions): an echoed cookie older
+   * than one issued or accepted for the same session is rejected as a replay. Default: one of
+   * the session's own.
+   */
+  cookieLedger?: CookieLedger;
   /**
    * What to do when an echoed cookie does not verify: `"abort"` the association (default; the
    * PU is not to be trusted) or `"ignore"` the cookie and go on without state.
@@ -133,6 +143,11 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
   readonly association: Association;
   #options: PoolElementSessionOptions;
   #restored: unknown = undefined;
+  /** The session's identity in its cookies (adopted from an echoed cookie). */
+  #session: Uint8Array = crypto.getRandomValues(new Uint8Array(SESSION_ID_SIZE));
+  /** The number of the next cookie. */
+  #sequence = 0;
+  #ledger: CookieLedger;
   #listeners = new Set<(e: PoolElementSessionEvent) => void>();
   #ended = false;
   #businessCard: { poolHandle: Uint8Array; poolElements: PoolElementParameter[] } | undefined;
@@ -141,6 +156,7 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
   constructor(association: Association, options: PoolElementSessionOptions) {
     this.association = association;
     this.#options = options;
+    this.#ledger = options.cookieLedger ?? new CookieLedger(16);
   }
 
   /** The PU's address. */
@@ -251,8 +267,18 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
         secret,
         poolHandle: this.#options.poolHandle,
         clock: this.#options.clock,
-        maxAge: this.#options.cookieMaxAge,
+        maxAge: this.#options.cookieMaxAge ?? DEFAULT_COOKIE_MAX_AGE,
       });
+      if (this.#ledger.isStale(opened.session, opened.sequence)) {
+        throw new PoolError(
+          "invalid-cookie",
+          `State cookie ${opened.sequence} of its session is older than one already seen (replay)`,
+        );
+      }
+      // The session goes on here: the next cookie continues its numbering.
+      this.#ledger.note(opened.session, opened.sequence);
+      this.#session = opened.session;
+      this.#sequence = opened.sequence + 1;
       this.#restored = opened.state;
       this.#emit({ type: "cookie-echo", state: opened.state, issuedAt: opened.issuedAt });
     } catch (e) {
@@ -289,11 +315,15 @@ export class PoolElementSession implements AsyncIterable<SessionMessage>, AsyncD
     if (secret === undefined) {
       throw new PoolError("invalid", "A cookie secret is needed to send state cookies");
     }
+    const sequence = this.#sequence++;
     const cookie = sealStateCookie(state, {
       secret,
       poolHandle: this.#options.poolHandle,
       clock: this.#options.clock,
+      session: this.#session,
+      sequence,
     });
+    this.#ledger.note(this.#session, sequence);
     await this.association.send(encodeAsapMessage({ type: "cookie", cookie }), {
       ppid: ASAP_PPID,
     });

@@ -7,7 +7,11 @@
  * Layout (all integers big-endian):
  *
  * ```text
- * version (u8, 1) | issued at (u64, ms since the epoch) | CBOR state | HMAC-SHA256 (32 bytes)
+ * version (u8, 2) | issued at (u64, ms since the epoch) | session (8 bytes) | sequence (u32) |
+ * CBOR state | HMAC-SHA256 (32 bytes)
+ *
+ * The session and its sequence number let a PE refuse a cookie older than one it has already
+ * issued or accepted for the same session (a replay that would roll the session's state back).
  * ```
  *
  * The HMAC covers a fixed label, the pool handle (length-prefixed; it is not sent) and every
@@ -22,10 +26,12 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { decode, encode } from "cbor-x";
 import { PoolError } from "./errors.ts";
 
-const VERSION = 1;
-const HEADER_SIZE = 9;
+const VERSION = 2;
+const HEADER_SIZE = 21;
+/** Bytes of a session identifier. */
+export const SESSION_ID_SIZE = 8;
 const TAG_SIZE = 32;
-const LABEL = new TextEncoder().encode("RSerPool state cookie v1\0");
+const LABEL = new TextEncoder().encode("RSerPool state cookie v2\0");
 
 /**
  * The largest cookie: an ASAP COOKIE message (4-byte header, 4-byte parameter header) must fit
@@ -60,6 +66,10 @@ export interface StateCookieOptions {
   clock?: () => number;
   /** Opening: reject cookies older than this many ms (default: no limit). */
   maxAge?: number;
+  /** Sealing: the session the cookie belongs to (8 bytes; default: zeros). */
+  session?: Uint8Array;
+  /** Sealing: the cookie's number within its session (default 0). */
+  sequence?: number;
 }
 
 /**
@@ -76,6 +86,10 @@ export interface OpenedCookie {
   state: unknown;
   /** When the cookie was made (ms since the epoch, by the issuer's clock). */
   issuedAt: number;
+  /** The session it belongs to (8 bytes). */
+  session: Uint8Array;
+  /** Its number within the session. */
+  sequence: number;
 }
 
 function secretBytes(secret: Uint8Array | string): Uint8Array {
@@ -122,6 +136,13 @@ export function sealStateCookie(state: unknown, options: StateCookieOptions): Ui
   const view = new DataView(cookie.buffer);
   cookie[0] = VERSION;
   view.setBigUint64(1, BigInt(Math.max(0, Math.floor((options.clock ?? Date.now)()))));
+  if (options.session !== undefined) {
+    if (options.session.length !== SESSION_ID_SIZE) {
+      throw new PoolError("invalid", `A cookie session is ${SESSION_ID_SIZE} bytes`);
+    }
+    cookie.set(options.session, 9);
+  }
+  view.setUint32(17, (options.sequence ?? 0) >>> 0);
   cookie.set(cbor, HEADER_SIZE);
   const body = cookie.subarray(0, size - TAG_SIZE);
   cookie.set(tag(secretBytes(options.secret), options.poolHandle, body), size - TAG_SIZE);
@@ -170,5 +191,10 @@ export function openStateCookie(cookie: Uint8Array, options: StateCookieOptions)
   } catch (e) {
     throw new PoolError("invalid-cookie", "State cookie does not decode", { cause: e });
   }
-  return { state, issuedAt };
+  return {
+    state,
+    issuedAt,
+    session: cookie.slice(9, 9 + SESSION_ID_SIZE),
+    sequence: view.getUint32(17),
+  };
 }

@@ -112,3 +112,71 @@ Deno.test("PE: invalidCookie 'ignore' keeps the association but not the state", 
     await association.close();
   }
 });
+
+Deno.test("PE: an echoed cookie older than one of the same session it has seen is a replay, and one older than cookieMaxAge is refused", async () => {
+  await using registrar = await startRegistrar("tcp");
+  let now = Date.now();
+  const rejected: string[] = [];
+  await using pe = await PoolElement.start({
+    poolHandle: "ReplayPool",
+    registrars: [asapAddress(registrar, "tcp")],
+    listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+    hunt: FAST_HUNT,
+    cookieSecret: SECRET,
+    cookieMaxAge: 60_000,
+    clock: () => now,
+    onSession: async (session) => {
+      session.onEvent((e) => {
+        if (e.type === "cookie-rejected") rejected.push(e.error.message);
+      });
+      let count = 0;
+      const restored = () => session.restoredState as { count: number } | undefined;
+      for await (const m of session) {
+        count = Math.max(count, restored()?.count ?? 0) + 1;
+        await session.sendCookie({ count });
+        await session.send(text(`${count}:${str(m.data)}`));
+      }
+    },
+  });
+  // A session that gets cookies 0, 1 and 2 (counts 1, 2, 3).
+  const first = await connectEndpoint(pe.address, { framing: "framed", timeout: 2000 });
+  const cookies: Uint8Array[] = [];
+  for (let i = 0; i < 3; i++) {
+    await first.send(text(`m${i}`), { ppid: 0 });
+    for (;;) {
+      const m = await first.receive();
+      if (m === null) throw new Error("ended");
+      if (m.ppid === ASAP_PPID) {
+        const { decodeAsapMessage } = await import("../../asap/codec.ts");
+        const asap = decodeAsapMessage(m.data);
+        if (asap.type === "cookie") cookies.push(asap.cookie);
+        continue;
+      }
+      break;
+    }
+  }
+  first.abort();
+  const echo = async (cookie: Uint8Array): Promise<string | null> => {
+    const a = await connectEndpoint(pe.address, { framing: "framed", timeout: 2000 });
+    try {
+      await a.send(encodeAsapMessage({ type: "cookie-echo", cookie }), { ppid: ASAP_PPID });
+      await a.send(text("next"), { ppid: 0 }).catch(() => {});
+      for (;;) {
+        const m = await a.receive();
+        if (m === null) return null;
+        if (m.ppid !== ASAP_PPID) return str(m.data);
+      }
+    } finally {
+      a.abort();
+    }
+  };
+  // The newest cookie continues the session.
+  assert.equal(await echo(cookies[2]), "4:next");
+  // An older one of the same session would roll it back: refused.
+  assert.equal(await echo(cookies[0]), null);
+  await waitFor(() => rejected.some((m) => /replay/.test(m)), "the replay refused");
+  // Too old: refused whatever its session.
+  now += 61_000;
+  assert.equal(await echo(cookies[2]), null);
+  await waitFor(() => rejected.some((m) => /ms old/.test(m)), "the old cookie refused");
+});

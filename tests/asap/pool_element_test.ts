@@ -15,6 +15,7 @@ import {
   text,
   waitFor,
 } from "./helpers.ts";
+import { AsapClient, pe as rawPe } from "../support/asap_client.ts";
 
 function peOptions(
   protocol: "tcp" | "sctp",
@@ -253,4 +254,41 @@ Deno.test("PE: registers a wildcard address as the address it registered from", 
   });
   const entry = registrar.handlespace.getPoolElement(text("WildPool"), pe.identifier);
   assert.deepEqual(entry?.poolElement.userTransport.addresses, ["127.0.0.1"]);
+});
+
+Deno.test("PE: an ID still held by its old association is retried soon, not after the re-registration interval", async () => {
+  const registrar = await startRegistrar("tcp");
+  const address = asapAddress(registrar, "tcp");
+  // The "old" PE: holds ID 0x4242 on an association that stays up for a while.
+  const old = await AsapClient.open(address);
+  await old.request({
+    type: "registration",
+    poolHandle: text("RetryPool"),
+    poolElement: rawPe(0x4242),
+  });
+  const starting = PoolElement.start({
+    poolHandle: "RetryPool",
+    identifier: 0x4242,
+    registrars: [address],
+    listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+    hunt: FAST_HUNT,
+    reregistrationInterval: 30_000,
+    onSession: () => {},
+  });
+  await waitFor(() => registrar.stats.registrationsRejected >= 1, "the first refusal");
+  const freedAt = Date.now();
+  await old.abort();
+  const pe = await starting;
+  try {
+    assert.ok(Date.now() - freedAt < 5000, "registered within seconds, not 30 s");
+    assert.ok(pe.registered);
+    assert.equal(
+      registrar.handlespace.getPoolElement(text("RetryPool"), 0x4242)?.userData?.association !==
+        undefined,
+      true,
+    );
+  } finally {
+    await pe.close();
+    await registrar.close();
+  }
 });
