@@ -54,6 +54,9 @@ export function encodeAsapMessage(message: AsapMessage): Uint8Array {
       const m = w.beginMessage(0x01, 0);
       writeOpaque(w, P.PoolHandle, message.poolHandle);
       writePoolElement(w, message.poolElement);
+      if (message.authentication !== undefined) {
+        writeOpaque(w, P.RegistrationAuthentication, message.authentication);
+      }
       w.endMessage(m);
       break;
     }
@@ -181,13 +184,14 @@ export function decodeAsapMessage(bytes: Uint8Array): AsapMessage {
   let message: AsapMessage;
   switch (type) {
     case 0x01: {
-      const s = readParameterSet(d, 4, end, HANDLE | PE);
+      const s = readParameterSet(d, 4, end, HANDLE | PE | bit(P.RegistrationAuthentication));
       if (s.poolElements.length !== 1) d.fail(4, "A registration carries one pool element");
       message = {
         type: "registration",
         poolHandle: need(d, s.poolHandle, "pool handle"),
         poolElement: s.poolElements[0],
       };
+      if (s.authentication !== undefined) message.authentication = s.authentication;
       break;
     }
     case 0x02: {

@@ -49,6 +49,11 @@ export interface AsapRegistration extends DecodedExtras {
   poolHandle: Uint8Array;
   /** The PE with its transport and policy data. */
   poolElement: PoolElementParameter;
+  /**
+   * Signature by the pool's secret (this project's Registration Authentication parameter,
+   * skipped by implementations that do not know it; see `signRegistration`).
+   */
+  authentication?: Uint8Array;
 }
 
 /** DEREGISTRATION (0x02): a PE leaves a pool. */

@@ -63,6 +63,11 @@ export {
 } from "./pool_element_session.ts";
 export { CookieLedger } from "./cookie_ledger.ts";
 export {
+  signRegistration,
+  verifyRegistration,
+  type VerifyRegistrationOptions,
+} from "./registration_auth.ts";
+export {
   PoolUser,
   type PoolUserOptions,
   type PoolUserStats,

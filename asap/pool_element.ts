@@ -9,7 +9,13 @@
 
 import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage, encodeAsapMessage } from "./codec.ts";
-import type { AsapEndpointKeepAlive, AsapMessage, AsapRegistrationResponse } from "./messages.ts";
+import type {
+  AsapEndpointKeepAlive,
+  AsapMessage,
+  AsapRegistration,
+  AsapRegistrationResponse,
+} from "./messages.ts";
+import { signRegistration } from "./registration_auth.ts";
 import { ASAP_PPID } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import { samePoolHandle, toPoolHandle } from "./pool_handle.ts";
@@ -107,6 +113,11 @@ export interface PoolElementOptions extends SctpUdpPorts {
   cookieSecret?: Uint8Array | string;
   /** Echoed cookies older than this (ms) are rejected (default 3,600,000: one hour). */
   cookieMaxAge?: number;
+  /**
+   * The pool's registration secret, when the registrars require one (`poolSecrets` of
+   * `RegistrarOptions`): every REGISTRATION is signed with it.
+   */
+  registrationSecret?: Uint8Array | string;
   /** What a session does with a cookie that does not verify (default `"abort"`). */
   invalidCookie?: "abort" | "ignore";
   /** Default PPID of the sessions' application messages (default 0). */
@@ -514,8 +525,21 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       let answer: AsapRegistrationResponse;
       try {
         this.stats.registrationsSent++;
+        const registration: AsapRegistration = {
+          type: "registration",
+          poolHandle: this.poolHandle,
+          poolElement: parameter,
+        };
+        const secret = this.#options.registrationSecret;
+        if (secret !== undefined) {
+          registration.authentication = signRegistration(
+            registration,
+            secret,
+            (this.#options.clock ?? Date.now)(),
+          );
+        }
         answer = await this.#channel.request(
-          { type: "registration", poolHandle: this.poolHandle, poolElement: parameter },
+          registration,
           (m): m is AsapRegistrationResponse =>
             m.type === "registration-response" && m.identifier === this.identifier &&
             samePoolHandle(m.poolHandle, this.poolHandle),

@@ -54,6 +54,8 @@ Options:
                                from one IP address (default 1000)
   --idle-timeout TIME          close associations without PEs silent this long (default 2m;
                                0 = never)
+  --pool-secret POOL=FILE      only PEs that sign with the secret in FILE may register into
+                               POOL (repeatable; off by default, as in RSPLIB)
   --unreachable-window TIME    unreachable reports count once per association in it (default
                                30s); maxBadPeReports reporters make the registrar check the PE
 
@@ -140,6 +142,7 @@ export function parseRegistrarArgs(
       "max-associations-per-address": { type: "string" },
       "idle-timeout": { type: "string" },
       "unreachable-window": { type: "string" },
+      "pool-secret": { type: "string", multiple: true },
       "log-format": { type: "string" },
       "enrp": { type: "string", multiple: true },
       "peer": { type: "string", multiple: true },
@@ -215,6 +218,19 @@ export function parseRegistrarArgs(
   options.maxAssociationsPerAddress = count("max-associations-per-address", 1);
   options.idleTimeout = duration("idle-timeout");
   options.unreachableWindow = duration("unreachable-window");
+  if (v["pool-secret"] !== undefined) {
+    const secrets: Record<string, string> = {};
+    for (const item of v["pool-secret"]) {
+      const i = item.indexOf("=");
+      if (i <= 0) throw new UsageError("--pool-secret: expected POOL=FILE");
+      try {
+        secrets[item.slice(0, i)] = Deno.readTextFileSync(item.slice(i + 1)).trim();
+      } catch (e) {
+        throw new UsageError(`--pool-secret: cannot read ${item.slice(i + 1)}: ${e}`);
+      }
+    }
+    options.poolSecrets = secrets;
+  }
   const port = (flag: keyof typeof v) =>
     v[flag] === undefined ? undefined : parseCount(`--${flag}`, v[flag] as string, 1, 65535);
   options.udpPort = port("sctp-udp-port");

@@ -12,7 +12,8 @@ import { setImmediate } from "node:timers";
 import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/codec.ts";
 import { ASAP_PPID, connectEndpoint } from "../asap/connect.ts";
-import type { AsapMessage } from "../asap/messages.ts";
+import type { AsapMessage, AsapRegistration } from "../asap/messages.ts";
+import { verifyRegistration } from "../asap/registration_auth.ts";
 import { Handlespace, type PoolElementEntry, poolHandleKey } from "../handlespace/mod.ts";
 import { HandlespaceError } from "../handlespace/errors.ts";
 import { ENRP_PPID, type EnrpPeerInfo, EnrpServer, type EnrpTuning } from "../enrp/server.ts";
@@ -114,6 +115,13 @@ export interface RegistrarOptions extends SctpUdpPorts {
   unreachableWindow?: number;
   /** SCTP protocol parameters of the ASAP endpoints. */
   sctp?: SctpTuning;
+  /**
+   * Pools that only PEs knowing their secret may register into (RFC 5355, 3.1): pool handle
+   * (as text) to secret. A REGISTRATION into such a pool must carry a Registration
+   * Authentication signed with it (see `signRegistration`); otherwise it is refused with
+   * Rejection due to security considerations. Other pools are open, as RSPLIB's are.
+   */
+  poolSecrets?: Record<string, Uint8Array | string>;
   /**
    * ENRP endpoints (SCTP with PPID 12, or TCP), where peers reach this registrar. Without them
    * the registrar runs alone (no ENRP).
@@ -338,6 +346,7 @@ export class Registrar implements AsyncDisposable {
     unreachableWindow: number;
   };
   #perAddress = new Map<string, number>();
+  #poolSecrets: Map<string, Uint8Array | string>;
   #unsentBytes = 0;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   #startedAt: number;
@@ -346,6 +355,7 @@ export class Registrar implements AsyncDisposable {
     this.serverId = options.serverId ?? randomServerId();
     this.#clock = options.clock ?? Date.now;
     this.#startedAt = this.#clock();
+    this.#poolSecrets = new Map(Object.entries(options.poolSecrets ?? {}));
     this.#limits = {
       maxAssociations: options.maxAssociations ?? 100_000,
       maxAssociationsPerAddress: options.maxAssociationsPerAddress ?? 1000,
@@ -734,6 +744,20 @@ export class Registrar implements AsyncDisposable {
           this.#rateLimited(peer, "registration");
           return;
         }
+        if (!this.#authorized(message)) {
+          this.#reject(
+            peer,
+            message.poolHandle,
+            message.poolElement.identifier,
+            ErrorCause.RejectedForSecurity,
+            new Uint8Array(),
+          );
+          logger.warn("Registration into {pool} from {peer} without a valid signature: refused", {
+            pool: handleText(message.poolHandle),
+            peer: peer.remoteAddress,
+          });
+          return;
+        }
         this.#onRegistration(peer, message.poolHandle, message.poolElement);
         break;
       case "deregistration":
@@ -770,6 +794,13 @@ export class Registrar implements AsyncDisposable {
           error: [{ code: ErrorCause.UnrecognizedMessage, info: data.slice() }],
         });
     }
+  }
+
+  /** Whether a registration may go on: its pool has no secret, or it is signed with it. */
+  #authorized(message: AsapRegistration): boolean {
+    const secret = this.#poolSecrets.get(handleText(message.poolHandle));
+    if (secret === undefined) return true;
+    return verifyRegistration(message, secret, { clock: this.#clock });
   }
 
   #rateLimited(peer: Peer, kind: "registration" | "handle-resolution" | "unreachable"): void {

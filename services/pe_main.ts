@@ -45,6 +45,9 @@ ${COMMON_HELP}
   --id ID                      PE identifier, decimal or 0x hex (default random)
   --cookie-secret TEXT         secret shared by the pool's PEs for state cookies
                                (default: environment RSERPOOL_COOKIE_SECRET)
+  --registration-secret-file FILE
+                               sign registrations with the pool's secret in FILE (for
+                               registrars started with --pool-secret)
   --reregistration-interval TIME
                                (default 30s)
   --registration-life TIME     (default 3 x interval + 3s)
@@ -96,6 +99,7 @@ async function main(args: string[]): Promise<number> {
         "load-degradation": { type: "string" },
         "id": { type: "string" },
         "cookie-secret": { type: "string" },
+        "registration-secret-file": { type: "string" },
         "reregistration-interval": { type: "string" },
         "registration-life": { type: "string" },
         "failure-after": { type: "string" },
@@ -170,6 +174,9 @@ async function main(args: string[]): Promise<number> {
       listen: listenOf(values.listen ?? "tcp:127.0.0.1:0"),
       identifier: values.id === undefined ? undefined : parseCount("--id", values.id, 1),
       cookieSecret: values["cookie-secret"] ?? Deno.env.get("RSERPOOL_COOKIE_SECRET"),
+      registrationSecret: values["registration-secret-file"] === undefined
+        ? undefined
+        : Deno.readTextFileSync(values["registration-secret-file"]).trim(),
       reregistrationInterval: interval,
       registrationLife: values["registration-life"] === undefined
         ? undefined

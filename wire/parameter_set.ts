@@ -45,11 +45,15 @@ export interface ParameterSet {
   serverInfos: ServerInformation[];
   /** Handle Resolution Option. */
   items?: number;
+  /** Registration Authentication. */
+  authentication?: Uint8Array;
 }
 
 /** Bit of a parameter type in an `allowed` mask of {@linkcode readParameterSet}. */
 export function bit(type: number): number {
-  return type === ParameterType.HandleResolutionOption ? 1 << 16 : 1 << type;
+  if (type === ParameterType.HandleResolutionOption) return 1 << 16;
+  if (type === ParameterType.RegistrationAuthentication) return 1 << 17;
+  return 1 << type;
 }
 
 /** A mask of allowed transport types. */
@@ -113,6 +117,10 @@ export function readParameterSet(
       case ParameterType.HandleResolutionOption:
         if (set.items !== undefined) d.fail(at, "Second handle resolution option");
         set.items = readU32Parameter(d);
+        break;
+      case ParameterType.RegistrationAuthentication:
+        if (set.authentication !== undefined) d.fail(at, "Second registration authentication");
+        set.authentication = d.copy(d.valueStart, d.valueEnd);
         break;
       default: {
         const t = readTransport(d);

@@ -50,6 +50,11 @@ export const ParameterType = {
   PeChecksum: 0x000f,
   /** Handle Resolution Option (ASAP draft extension; high bits `10`: skip when unknown). */
   HandleResolutionOption: 0x803f,
+  /**
+   * Registration Authentication (this project's extension; high bits `10`: skip when unknown, so
+   * RSPLIB ignores it): a REGISTRATION signed with its pool's secret.
+   */
+  RegistrationAuthentication: 0x8040,
 } as const;
 
 /** How a transport address of a pool element may be used (RFC 5354, section 3.3). */

@@ -53,6 +53,12 @@ export function asapSamples(): AsapMessage[] {
   return [
     { type: "registration", poolHandle: ph, poolElement: samplePoolElement(0x1001) },
     { type: "registration", poolHandle: handle("CalcPool"), poolElement: tcpPoolElement(9) },
+    {
+      type: "registration",
+      poolHandle: handle("SecurePool"),
+      poolElement: tcpPoolElement(10),
+      authentication: new Uint8Array(40).fill(0xa5),
+    },
     { type: "deregistration", poolHandle: ph, identifier: 0x1001 },
     { type: "registration-response", rejected: false, poolHandle: ph, identifier: 0x1001 },
     {
