@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import { type LogFormat, parseLogFormat, setUpLogging } from "../cli/logging.ts";
 import { parseCount, parseDuration, parseLogLevel, parseRate, UsageError } from "../cli/options.ts";
-import { parseEndpointAddress } from "../transport/open.ts";
+import { hostnamesOf, parseEndpointAddress, parseMultiHomedAddress } from "../transport/open.ts";
 import { TransportError } from "../transport/errors.ts";
 import { Registrar, type RegistrarOptions } from "./registrar.ts";
 import { type HttpAddress, RegistrarHttpServer } from "./http/mod.ts";
@@ -26,7 +26,8 @@ An RSerPool registrar (RFC 5352): pool elements register with it, pool users res
 handles through it.
 
 Options:
-  --asap ADDR                  ASAP endpoint [sctp:|tcp:]HOST[:PORT], repeatable
+  --asap ADDR                  ASAP endpoint [sctp:|tcp:]HOST[,HOST...][:PORT], repeatable
+                               (several hosts: a multi-homed SCTP endpoint)
                                (default sctp:0.0.0.0:3863)
   --server-id ID               server ID, decimal or 0x hex (default random)
   --announce GROUP:PORT|off    SERVER_ANNOUNCE multicast (default 239.0.0.50:3863)
@@ -165,7 +166,7 @@ export function parseRegistrarArgs(
   if (values.help) return "help";
   const asap = (values.asap ?? ["sctp:0.0.0.0:3863"]).map((a) => {
     try {
-      return parseEndpointAddress(a, 3863);
+      return parseMultiHomedAddress(a, 3863);
     } catch (e) {
       throw new UsageError(`--asap: ${(e as Error).message}`);
     }
@@ -243,7 +244,8 @@ export function parseRegistrarArgs(
         throw new UsageError(`--${flag}: ${(e as Error).message}`);
       }
     });
-  const enrp = v.enrp ?? [`sctp:${formatHost(asap[0]?.hostname ?? "0.0.0.0")}:9901`];
+  const firstHost = asap[0] === undefined ? "0.0.0.0" : hostnamesOf(asap[0])[0];
+  const enrp = v.enrp ?? [`sctp:${formatHost(firstHost)}:9901`];
   if (enrp.includes("off")) {
     if (enrp.length > 1) throw new UsageError("--enrp: off cannot go with addresses");
     if (v.peer !== undefined) throw new UsageError("--peer needs ENRP (--enrp is off)");

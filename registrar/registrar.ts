@@ -18,7 +18,13 @@ import { Handlespace, type PoolElementEntry, poolHandleKey } from "../handlespac
 import { HandlespaceError } from "../handlespace/errors.ts";
 import { ENRP_PPID, type EnrpPeerInfo, EnrpServer, type EnrpTuning } from "../enrp/server.ts";
 import { MulticastReceiver, MulticastSender } from "../transport/multicast.ts";
-import { type EndpointAddress, openListener, type OpenOptions } from "../transport/open.ts";
+import {
+  type EndpointAddress,
+  hostnamesOf,
+  type MultiHomedAddress,
+  openListener,
+  type OpenOptions,
+} from "../transport/open.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
 import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
@@ -50,7 +56,7 @@ export interface RegistrarOptions extends SctpUdpPorts {
   /** Server ID (default: random, not 0). */
   serverId?: number;
   /** ASAP endpoints to listen on (default SCTP on 127.0.0.1:3863). */
-  asap?: EndpointAddress[];
+  asap?: MultiHomedAddress[];
   /**
    * SERVER_ANNOUNCE by multicast, or false for none. Default: 239.0.0.50:3863 every second,
    * on the interface of the first ASAP address (the system's choice for a wildcard one).
@@ -323,7 +329,12 @@ export class Registrar implements AsyncDisposable {
     >
   >;
   #clock: () => number;
-  #listeners: { address: EndpointAddress; listener: AssociationListener }[] = [];
+  /** ASAP listeners: their first address (with the bound port) and all their addresses. */
+  #listeners: {
+    address: EndpointAddress;
+    listener: AssociationListener;
+    hostnames?: string[];
+  }[] = [];
   #peers = new Map<Association, Peer>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = Infinity;
@@ -416,8 +427,13 @@ export class Registrar implements AsyncDisposable {
             maxAssociations: limits.maxAssociations + 1024,
           };
         const listener = await openListener(address, open);
-        const bound = { ...address, port: listener.addresses[0]?.port ?? address.port };
-        registrar.#listeners.push({ address: bound, listener });
+        const hostnames = hostnamesOf(address);
+        const bound = {
+          protocol: address.protocol,
+          hostname: hostnames[0],
+          port: listener.addresses[0]?.port ?? address.port,
+        };
+        registrar.#listeners.push({ address: bound, listener, hostnames });
         registrar.#track(registrar.#acceptLoop(listener, bound.protocol));
       }
       const idle = registrar.#limits.idleTimeout;
@@ -1411,10 +1427,12 @@ export class Registrar implements AsyncDisposable {
       interfaceAddress,
       ttl: options.ttl,
     });
-    const transports: TransportParameter[] = this.#listeners.map(({ address }) => {
-      const addresses = [
-        isWildcard(address.hostname) ? interfaceAddress ?? address.hostname : address.hostname,
-      ];
+    const transports: TransportParameter[] = this.#listeners.map(({ address, hostnames }) => {
+      // A multi-homed SCTP endpoint is announced with all its addresses.
+      const addresses = address.protocol === "sctp" && hostnames !== undefined &&
+          hostnames.length > 1
+        ? hostnames
+        : [isWildcard(address.hostname) ? interfaceAddress ?? address.hostname : address.hostname];
       return address.protocol === "sctp"
         ? { protocol: "sctp", port: address.port, transportUse: "data", addresses }
         : { protocol: "tcp", port: address.port, transportUse: "data", addresses };

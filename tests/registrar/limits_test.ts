@@ -146,3 +146,36 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "a registrar on two addresses is multi-homed: an association to it has a path to each",
+  ...opts,
+  async fn() {
+    const registrar = await Registrar.start({
+      asap: [{ protocol: "sctp", hostname: ["127.0.0.1", "127.0.0.2"], port: 0 }],
+      announce: false,
+    });
+    try {
+      const port = registrar.addresses[0].port;
+      const a = await connectSctp({
+        hostname: "127.0.0.1",
+        port,
+        localHostname: ["127.0.0.1", "127.0.0.2"],
+      });
+      assert.deepEqual(a.remoteAddresses.map((x) => x.hostname).sort(), [
+        "127.0.0.1",
+        "127.0.0.2",
+      ]);
+      const c = AsapClient.over(a);
+      const r = await c.request({
+        type: "registration",
+        poolHandle: text("M"),
+        poolElement: pe(1),
+      });
+      assert.equal(r.type === "registration-response" && r.rejected, false);
+      await c.close();
+    } finally {
+      await registrar.close();
+    }
+  },
+});
