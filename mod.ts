@@ -1,63 +1,79 @@
 /**
- * Reliable Server Pooling (RSerPool, RFC 5351-5356) for Deno.
+ * Reliable Server Pooling (RSerPool, RFC 5351-5356) for Deno: what a program needs to offer a
+ * service in a pool, to use one, and to run a registrar.
  *
- * This module exports the wire codec of ASAP (RFC 5352) and ENRP (RFC 5353) messages with the
- * RFC 5354 parameters, as plain typed objects; the pool member selection policies of RFC 5356
- * and RSPLIB; the handlespace, the registrar's table of pools and pool elements; the two ends of
- * ASAP: `PoolElement` (registers into a pool, serves PU sessions, sends HMAC-authenticated state
- * cookies) and `PoolUser` (resolves pools with a cache, opens sessions that fail over and resume
- * from the last cookie); the `Registrar`; and the transports behind one `Association`
- * interface: SCTP over UDP (RFC 6951), TCP and TLS.
+ * - {@linkcode PoolElement} registers into a pool with a registrar, serves the sessions of pool
+ *   users and sends them state cookies.
+ * - {@linkcode PoolUser} resolves a pool handle through a registrar (with a cache) and opens a
+ *   {@linkcode PoolUserSession} that fails over to another pool element and resumes from the
+ *   last cookie.
+ * - {@linkcode Registrar} keeps the handlespace and shares it with its peers over ENRP.
  *
- * @example Encode and decode a handle resolution
+ * The layers underneath have their own entry points, as in the Deno standard library:
+ * `@rserpool/rserpool/wire` (RFC 5354 parameters and errors), `/asap` and `/enrp` (the messages
+ * and their codecs), `/transport` (SCTP over UDP, TCP, TLS), `/handlespace`, `/policy` (RFC 5356
+ * selection policies) and `/registrar` (the registrar and its command line).
+ *
+ * SCTP over UDP uses `Deno.listenDatagram`: run with `--unstable-net` (or `"unstable": ["net"]`
+ * in deno.json); without it `node:dgram` is used.
+ *
+ * @example A pool element and a pool user, through a registrar
  * ```ts
- * import { decodeAsapMessage, encodeAsapMessage } from "@rserpool/rserpool";
+ * import { PoolElement, PoolUser, Registrar } from "@rserpool/rserpool";
  *
- * const bytes = encodeAsapMessage({
- *   type: "handle-resolution",
- *   wantsUpdates: false,
- *   poolHandle: new TextEncoder().encode("EchoPool1"),
+ * await using registrar = await Registrar.start({
+ *   asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
+ *   announce: false,
  * });
- * const message = decodeAsapMessage(bytes);
- * console.log(message.type); // "handle-resolution"
+ * const registrars = registrar.addresses;
+ * await using pe = await PoolElement.start({
+ *   poolHandle: "DocEchoPool",
+ *   registrars,
+ *   listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+ *   onSession: async (session) => {
+ *     for await (const m of session) await session.send(m.data);
+ *   },
+ * });
+ * await using pu = new PoolUser({ registrars });
+ * await using session = await pu.connect("DocEchoPool");
+ * const answer = await session.request(new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode(answer)); // "hello"
  * ```
  *
  * @module
  */
 
-export * from "./wire/mod.ts";
-export * from "./asap/mod.ts";
-export * from "./enrp/mod.ts";
 export {
-  MAX_LOAD,
-  policyNameOf,
-  type PolicyOf,
-  type RandomSource,
-  samePolicy,
-  seededRandom,
-  type SelectionKind,
-  selectionPolicies,
-  type SelectionPolicy,
-  selectionPolicy,
-  type SelectionState,
-} from "./policy/mod.ts";
+  PoolElement,
+  type PoolElementEvent,
+  type PoolElementOptions,
+  type PoolElementStats,
+} from "./asap/pool_element.ts";
 export {
-  type ChecksumItem,
-  finishChecksum,
-  Handlespace,
-  HandlespaceError,
-  type HandlespaceOptions,
-  peChecksum,
-  peChecksumTerm,
-  type PoolElementEntry,
-  poolHandleKey,
-  type PoolInfo,
-  type RegisterOptions,
-  type RegistrationResult,
-  type SelectOptions,
-  wordSum,
-} from "./handlespace/mod.ts";
-export * from "./transport/mod.ts";
+  PoolElementSession,
+  type PoolElementSessionEvent,
+  type PoolElementSessionOptions,
+  type SessionMessage,
+  type SessionSendOptions,
+} from "./asap/pool_element_session.ts";
+export {
+  PoolUser,
+  type PoolUserOptions,
+  type PoolUserStats,
+  type ResolveOptions,
+} from "./asap/pool_user.ts";
+export {
+  FAST_FAILOVER_SCTP,
+  MULTI_HOMED_SCTP,
+  poolElementAddress,
+  poolElementAddresses,
+  PoolUserSession,
+  type PoolUserSessionEvent,
+  type PoolUserSessionHost,
+  type PoolUserSessionOptions,
+  type RequestOptions,
+} from "./asap/pool_user_session.ts";
+export { PoolError, type PoolErrorCode, type PoolErrorOptions } from "./asap/errors.ts";
 export {
   type RateLimit,
   Registrar,
@@ -68,5 +84,70 @@ export {
   type RemovalReason,
   RESOLUTION_TIME_BUCKETS,
   type ResolutionTimes,
-  TokenBucket,
 } from "./registrar/mod.ts";
+export { ErrorCause, type ErrorCauseCode, errorCauseName } from "./wire/errors.ts";
+export {
+  type DccpTransportParameter,
+  type DecodedExtras,
+  type OperationErrorCause,
+  type Policy,
+  PolicyCode,
+  type PolicyName,
+  type PoolElementParameter,
+  type SctpTransportParameter,
+  type TcpTransportParameter,
+  type TransportParameter,
+  type TransportUse,
+  type UdpLiteTransportParameter,
+  type UdpTransportParameter,
+} from "./wire/types.ts";
+export { MAX_LOAD } from "./policy/types.ts";
+export {
+  type EndpointAddress,
+  formatEndpointAddress,
+  type MultiHomedAddress,
+  parseEndpointAddress,
+  parseMultiHomedAddress,
+} from "./transport/open.ts";
+export type {
+  Association,
+  AssociationEvent,
+  ReceivedMessage,
+  SendOptions,
+  TransportAddress,
+} from "./transport/types.ts";
+export { TransportError, type TransportErrorCode } from "./transport/errors.ts";
+export type { SctpTuning, SctpUdpPorts } from "./transport/sctp/config.ts";
+export type { MulticastOptions } from "./transport/multicast.ts";
+export { AsapMessageType } from "./asap/messages.ts";
+export { CookieLedger } from "./asap/cookie_ledger.ts";
+export type { HuntTuning } from "./asap/registrar_hunt.ts";
+// Types of the signatures above: the ASAP messages a session hook sees and the parts of a
+// registrar that `Registrar` exposes for inspection.
+export type {
+  AsapBusinessCard,
+  AsapCookie,
+  AsapCookieEcho,
+  AsapDeregistration,
+  AsapDeregistrationResponse,
+  AsapEndpointKeepAlive,
+  AsapEndpointKeepAliveAck,
+  AsapEndpointUnreachable,
+  AsapError,
+  AsapHandleResolution,
+  AsapHandleResolutionResponse,
+  AsapMessage,
+  AsapMessageName,
+  AsapRegistration,
+  AsapRegistrationResponse,
+  AsapServerAnnounce,
+} from "./asap/messages.ts";
+export type {
+  Handlespace,
+  PoolElementEntry,
+  PoolInfo,
+  RegisterOptions,
+  RegistrationResult,
+  SelectOptions,
+} from "./handlespace/handlespace.ts";
+export type { EnrpPeerInfo, EnrpServer, EnrpStats, EnrpTuning } from "./enrp/server.ts";

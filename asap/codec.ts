@@ -37,7 +37,7 @@ function writePoolElements(w: WireWriter, list: PoolElementParameter[]): void {
  *
  * @example The HANDLE_RESOLUTION test vector
  * ```ts
- * import { encodeAsapMessage } from "../mod.ts";
+ * import { encodeAsapMessage } from "@rserpool/rserpool/asap";
  * const bytes = encodeAsapMessage({
  *   type: "handle-resolution",
  *   wantsUpdates: false,
@@ -169,7 +169,7 @@ const PE = bit(P.PoolElement);
  *
  * @example
  * ```ts
- * import { decodeAsapMessage } from "../mod.ts";
+ * import { decodeAsapMessage } from "@rserpool/rserpool/asap";
  * const m = decodeAsapMessage(
  *   new Uint8Array([5, 0, 0, 0x11, 0, 9, 0, 0x0d, 69, 99, 104, 111, 80, 111, 111, 108, 49, 0, 0, 0]),
  * );

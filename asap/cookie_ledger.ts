@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { CookieLedger } from "./cookie_ledger.ts";
+ * import { CookieLedger } from "@rserpool/rserpool/asap";
  * const ledger = new CookieLedger();
  * const session = new Uint8Array(8).fill(7);
  * ledger.note(session, 3);

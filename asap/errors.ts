@@ -26,7 +26,7 @@ import { errorCauseName } from "../wire/errors.ts";
  *
  * @example
  * ```ts
- * import type { PoolErrorCode } from "./errors.ts";
+ * import type { PoolErrorCode } from "@rserpool/rserpool/asap";
  * const code: PoolErrorCode = "failover-failed";
  * ```
  */
@@ -48,7 +48,7 @@ export type PoolErrorCode =
  *
  * @example
  * ```ts
- * import type { PoolErrorOptions } from "./errors.ts";
+ * import type { PoolErrorOptions } from "@rserpool/rserpool/asap";
  * const options: PoolErrorOptions = { errorCause: 0x5 }; // Inconsistent Pooling Policy
  * ```
  */
@@ -63,7 +63,7 @@ export interface PoolErrorOptions extends ErrorOptions {
  *
  * @example Telling a rejected registration apart
  * ```ts
- * import { PoolError } from "./errors.ts";
+ * import { PoolError } from "@rserpool/rserpool/asap";
  * const e = new PoolError("registration-rejected", "Registration rejected", { errorCause: 0x5 });
  * e.code; // "registration-rejected"
  * e.errorCauseName; // "Inconsistent Pooling Policy"

@@ -17,7 +17,7 @@ import type {
  *
  * @example
  * ```ts
- * import { AsapMessageType } from "./messages.ts";
+ * import { AsapMessageType } from "@rserpool/rserpool/asap";
  * AsapMessageType["handle-resolution"]; // 0x05
  * ```
  */
@@ -206,7 +206,7 @@ export interface AsapError extends DecodedExtras {
  *
  * @example
  * ```ts
- * import type { AsapMessage } from "./messages.ts";
+ * import type { AsapMessage } from "@rserpool/rserpool/asap";
  * const m: AsapMessage = {
  *   type: "handle-resolution",
  *   wantsUpdates: false,

@@ -5,14 +5,14 @@
  *
  * @example Codec
  * ```ts
- * import { decodeAsapMessage, encodeAsapMessage } from "./mod.ts";
+ * import { decodeAsapMessage, encodeAsapMessage } from "@rserpool/rserpool/asap";
  * const bytes = encodeAsapMessage({ type: "cookie", cookie: new Uint8Array([1, 2, 3]) });
  * decodeAsapMessage(bytes).type; // "cookie"
  * ```
  *
  * @example A PE and a PU
  * ```ts ignore
- * import { PoolElement, PoolUser } from "./mod.ts";
+ * import { PoolElement, PoolUser } from "@rserpool/rserpool/asap";
  * const registrars = [{ protocol: "tcp" as const, hostname: "127.0.0.1", port: 3863 }];
  * await using pe = await PoolElement.start({
  *   poolHandle: "EchoPool",
@@ -42,13 +42,13 @@ export {
   type StateCookieOptions,
 } from "./state_cookie.ts";
 export {
+  type HuntTuning,
   type RegistrarCandidate,
   type RegistrarConnection,
   RegistrarHunt,
   type RegistrarHuntOptions,
 } from "./registrar_hunt.ts";
 export {
-  type HuntTuning,
   PoolElement,
   type PoolElementEvent,
   type PoolElementOptions,
@@ -102,9 +102,28 @@ export type { EndpointAddress, MultiHomedAddress } from "../transport/open.ts";
 export type {
   Association,
   AssociationEvent,
+  AssociationListener,
   ReceivedMessage,
   SendOptions,
   TransportAddress,
 } from "../transport/types.ts";
 export type { MulticastOptions } from "../transport/multicast.ts";
 export type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
+export type {
+  SctpConnectOptions,
+  SctpEndpoint,
+  SctpEndpointOptions,
+  SctpEndpointStats,
+} from "../transport/sctp/endpoint.ts";
+export type { SctpConfig } from "../transport/sctp/config.ts";
+export type { SctpAssociation, SctpState } from "../transport/sctp/association.ts";
+export type { RawChunk, SctpPacket } from "../transport/sctp/chunks.ts";
+export type {
+  SctpBinding,
+  SctpBindRequest,
+  SctpPortReceiver,
+  SctpStack,
+  SctpStackStats,
+  SharedUdpSocket,
+} from "../transport/sctp/stack.ts";
+export type { UdpSocketApi } from "../transport/sctp/udp_socket.ts";

@@ -23,11 +23,12 @@ import { PoolElementSession } from "./pool_element_session.ts";
 import { CookieLedger } from "./cookie_ledger.ts";
 import { FAST_FAILOVER_SCTP, MULTI_HOMED_SCTP } from "./pool_user_session.ts";
 import { RegistrarChannel } from "./registrar_channel.ts";
-import { RegistrarHunt, type RegistrarHuntOptions } from "./registrar_hunt.ts";
+import { type HuntTuning, RegistrarHunt } from "./registrar_hunt.ts";
 import { MAX_LOAD } from "../policy/types.ts";
 import type { MulticastOptions } from "../transport/multicast.ts";
 import {
   type EndpointAddress,
+  formatEndpointAddress,
   hostnamesOf,
   type MultiHomedAddress,
   openListener,
@@ -40,19 +41,7 @@ import type { Policy, PoolElementParameter, TransportParameter } from "../wire/t
 
 const logger = getLogger(["rserpool", "asap", "pe"]);
 
-/**
- * Tuning of the registrar hunt (see {@linkcode RegistrarHuntOptions}).
- *
- * @example
- * ```ts
- * import type { HuntTuning } from "./pool_element.ts";
- * const fast: HuntTuning = { huntInterval: 500, maxHuntInterval: 2000, connectTimeout: 1000 };
- * ```
- */
-export type HuntTuning = Pick<
-  RegistrarHuntOptions,
-  "announceLifetime" | "maxParallel" | "connectTimeout" | "huntInterval" | "maxHuntInterval"
->;
+export type { HuntTuning };
 
 /**
  * Options of {@linkcode PoolElement.start}. Times in milliseconds; defaults follow RSPLIB
@@ -60,7 +49,7 @@ export type HuntTuning = Pick<
  *
  * @example A least-used echo PE on TCP, registering with a registrar on loopback
  * ```ts
- * import type { PoolElementOptions } from "./pool_element.ts";
+ * import type { PoolElementOptions } from "@rserpool/rserpool/asap";
  * const options: PoolElementOptions = {
  *   poolHandle: "EchoPool",
  *   policy: { name: "least-used", load: 0 },
@@ -153,7 +142,7 @@ export interface PoolElementOptions extends SctpUdpPorts {
  *
  * @example
  * ```ts
- * import type { PoolElementEvent } from "./pool_element.ts";
+ * import type { PoolElementEvent } from "@rserpool/rserpool/asap";
  * const describe = (e: PoolElementEvent) => e.type;
  * ```
  */
@@ -169,7 +158,7 @@ export type PoolElementEvent =
  *
  * @example
  * ```ts
- * import type { PoolElementStats } from "./pool_element.ts";
+ * import type { PoolElementStats } from "@rserpool/rserpool/asap";
  * const describe = (s: PoolElementStats) => `${s.registrations} registrations`;
  * ```
  */
@@ -212,7 +201,7 @@ function hasLoad(policy: Policy): policy is Extract<Policy, { load: number }> {
  *
  * @example
  * ```ts ignore
- * import { PoolElement } from "./pool_element.ts";
+ * import { PoolElement } from "@rserpool/rserpool/asap";
  * await using pe = await PoolElement.start({
  *   poolHandle: "EchoPool",
  *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
@@ -259,6 +248,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   #closed = false;
   #wake: (() => void) | undefined;
   #listeners = new Set<(e: PoolElementEvent) => void>();
+  #done = Promise.withResolvers<void>();
   #sessions = new Set<PoolElementSession>();
   #queue: PoolElementSession[] = [];
   #acceptWaiters: ((s: PoolElementSession | null) => void)[] = [];
@@ -570,7 +560,18 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
         );
         this.#registered = false;
         this.stats.rejections++;
-        logger.warn("PE {id}: {error}", { id: this.identifier.toString(16), error: error.message });
+        const soon = cause === ErrorCause.NonUniquePeIdentifier && this.#refusals < MAX_REFUSALS;
+        const wait = soon ? Math.min(this.#interval, 500 * 2 ** this.#refusals) : this.#interval;
+        logger.warn("PE {id}: {error} by {registrar}; {next}", {
+          id: this.identifier.toString(16),
+          error: error.message,
+          registrar: this.#channel.address === undefined
+            ? "the registrar"
+            : formatEndpointAddress(this.#channel.address),
+          next: this.#first !== undefined && !soon
+            ? "the PE does not start"
+            : `trying again in ${wait} ms`,
+        });
         this.#emit({ type: "registration-rejected", error });
         if (cause === ErrorCause.NonUniquePeIdentifier && this.#refusals < MAX_REFUSALS) {
           return "retry";
@@ -811,6 +812,30 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       }));
     }
     await Promise.allSettled([...this.#tasks]);
+    this.#done.resolve();
+  }
+
+  /**
+   * Settles once the PE is closed ({@linkcode PoolElement.close}, {@linkcode PoolElement.abort},
+   * or a failed start), so that a program can wait on it.
+   *
+   * @example Serve until the PE is closed
+   * ```ts ignore
+   * import { PoolElement } from "@rserpool/rserpool";
+   * const pe = await PoolElement.start({
+   *   poolHandle: "MyEchoPool",
+   *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
+   *   listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
+   *   onSession: async (session) => {
+   *     for await (const m of session) await session.send(m.data);
+   *   },
+   * });
+   * Deno.addSignalListener("SIGINT", () => pe.close());
+   * await pe.closed;
+   * ```
+   */
+  get closed(): Promise<void> {
+    return this.#done.promise;
   }
 
   /** Same as {@linkcode PoolElement.close}. */

@@ -25,7 +25,7 @@ const logger = getLogger(["rserpool", "asap", "session"]);
  *
  * @example
  * ```ts
- * import type { SessionMessage } from "./pool_element_session.ts";
+ * import type { SessionMessage } from "@rserpool/rserpool/asap";
  * const text = (m: SessionMessage) => new TextDecoder().decode(m.data);
  * ```
  */
@@ -51,7 +51,7 @@ export interface SessionMessage {
  *
  * @example
  * ```ts
- * import type { PoolElementSessionEvent } from "./pool_element_session.ts";
+ * import type { PoolElementSessionEvent } from "@rserpool/rserpool/asap";
  * const describe = (e: PoolElementSessionEvent) => e.type;
  * ```
  */
@@ -67,7 +67,7 @@ export type PoolElementSessionEvent =
  *
  * @example
  * ```ts
- * import type { PoolElementSessionOptions } from "./pool_element_session.ts";
+ * import type { PoolElementSessionOptions } from "@rserpool/rserpool/asap";
  * const options: PoolElementSessionOptions = {
  *   poolHandle: new TextEncoder().encode("EchoPool"),
  *   cookieSecret: "shared by the pool",
@@ -105,7 +105,7 @@ export interface PoolElementSessionOptions {
  *
  * @example
  * ```ts
- * import type { SessionSendOptions } from "./pool_element_session.ts";
+ * import type { SessionSendOptions } from "@rserpool/rserpool/asap";
  * const options: SessionSendOptions = { ppid: 0 };
  * ```
  */
@@ -126,7 +126,7 @@ export interface SessionSendOptions {
  *
  * @example An echo service that counts messages and keeps the count in a cookie
  * ```ts ignore
- * import type { PoolElementSession } from "./pool_element_session.ts";
+ * import type { PoolElementSession } from "@rserpool/rserpool/asap";
  * async function serve(session: PoolElementSession): Promise<void> {
  *   let count = 0;
  *   for await (const m of session) {

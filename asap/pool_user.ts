@@ -29,7 +29,7 @@ const logger = getLogger(["rserpool", "asap", "pu"]);
  *
  * @example
  * ```ts
- * import type { PoolUserOptions } from "./pool_user.ts";
+ * import type { PoolUserOptions } from "@rserpool/rserpool/asap";
  * const options: PoolUserOptions = {
  *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
  *   cacheLifetime: 5000,
@@ -74,7 +74,7 @@ export interface PoolUserOptions extends PoolUserSessionOptions {
  *
  * @example
  * ```ts
- * import type { PoolUserStats } from "./pool_user.ts";
+ * import type { PoolUserStats } from "@rserpool/rserpool/asap";
  * const describe = (s: PoolUserStats) => `${s.failovers} failovers, ${s.pathSwitches} path switches`;
  * ```
  */
@@ -95,7 +95,7 @@ export interface PoolUserStats {
  *
  * @example
  * ```ts
- * import type { ResolveOptions } from "./pool_user.ts";
+ * import type { ResolveOptions } from "@rserpool/rserpool/asap";
  * const options: ResolveOptions = { refresh: true };
  * ```
  */
@@ -113,7 +113,7 @@ export interface ResolveOptions {
  *
  * @example
  * ```ts ignore
- * import { PoolUser } from "./pool_user.ts";
+ * import { PoolUser } from "@rserpool/rserpool/asap";
  * await using pu = new PoolUser({
  *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
  * });
@@ -126,6 +126,7 @@ export class PoolUser implements AsyncDisposable {
   /** Counters. */
   readonly stats: PoolUserStats = { sessions: 0, failovers: 0, pathSwitches: 0 };
   #options: PoolUserOptions;
+  #hunt: RegistrarHunt;
   #channel: RegistrarChannel;
   #cache: Handlespace<undefined>;
   #clock: () => number;
@@ -141,18 +142,19 @@ export class PoolUser implements AsyncDisposable {
       maxPoolHandleLength: 0xffff,
       maxPoolElementsPerPool: 0xffff,
     });
-    this.#channel = new RegistrarChannel(
-      new RegistrarHunt({
-        ...options.hunt,
-        registrars: options.registrars,
-        announce: options.announce,
-        sctp: options.sctp,
-        udpPort: options.udpPort,
-        remoteUdpPort: options.remoteUdpPort,
-        clock: options.clock,
-      }),
-      {},
-    );
+    this.#hunt = new RegistrarHunt({
+      // A pool user does not wait for registrars that refuse or do not answer: a round in
+      // which none connects ends the request with `no-registrar` and the reason.
+      maxRounds: 1,
+      ...options.hunt,
+      registrars: options.registrars,
+      announce: options.announce,
+      sctp: options.sctp,
+      udpPort: options.udpPort,
+      remoteUdpPort: options.remoteUdpPort,
+      clock: options.clock,
+    });
+    this.#channel = new RegistrarChannel(this.#hunt, {});
   }
 
   /**
@@ -176,7 +178,13 @@ export class PoolUser implements AsyncDisposable {
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new PoolError("no-registrar", `No registrar answered within ${timeout} ms`));
+        const why = this.#hunt.lastFailure;
+        reject(
+          new PoolError(
+            "no-registrar",
+            `No registrar answered within ${timeout} ms${why === undefined ? "" : ` (${why})`}`,
+          ),
+        );
       }, timeout);
     });
     const working = work(controller.signal);
@@ -303,8 +311,16 @@ export class PoolUser implements AsyncDisposable {
   }
 
   /**
-   * Opens a session with a pool: selects a PE and connects to it. Rejects with
-   * {@linkcode PoolError} `unknown-pool-handle`, or `failover-failed` when no PE answered.
+   * Opens a session with a pool: resolves the pool, selects a PE and connects to it. Rejects
+   * with {@linkcode PoolError}:
+   *
+   * - `no-registrar` when no registrar could be reached: as soon as each registrar given
+   *   refused the connection or did not connect within `hunt.connectTimeout` (default 7.5 s),
+   *   and at the latest after `resolveTimeout` (default 15 s); the message names each
+   *   registrar and its error;
+   * - `timeout` when a registrar was connected but did not answer the resolution;
+   * - `unknown-pool-handle` when the pool has no PEs;
+   * - `failover-failed` when none of the pool's PEs could be reached.
    */
   async connect(
     poolHandle: string | Uint8Array,
@@ -312,6 +328,9 @@ export class PoolUser implements AsyncDisposable {
   ): Promise<PoolUserSession> {
     if (this.#closed) throw new PoolError("closed", "Pool user is closed");
     const handle = toPoolHandle(poolHandle);
+    // Resolve first, so that an unreachable registrar or an unknown pool is reported as such
+    // (and at once), not as PEs that could not be reached.
+    await this.resolve(handle);
     const o = this.#options;
     const session = new PoolUserSession(handle, {
       select: (h, excluded) => this.#select(h, excluded),

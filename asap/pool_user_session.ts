@@ -33,7 +33,7 @@ const logger = getLogger(["rserpool", "asap", "pu"]);
  *
  * @example
  * ```ts
- * import type { PoolUserSessionOptions } from "./pool_user_session.ts";
+ * import type { PoolUserSessionOptions } from "@rserpool/rserpool/asap";
  * const options: PoolUserSessionOptions = { requestTimeout: 2000, maxFailoverAttempts: 4 };
  * ```
  */
@@ -86,7 +86,7 @@ function isLocalFailure(e: unknown): boolean {
  *
  * @example
  * ```ts
- * import { FAST_FAILOVER_SCTP } from "./pool_user_session.ts";
+ * import { FAST_FAILOVER_SCTP } from "@rserpool/rserpool/asap";
  * FAST_FAILOVER_SCTP.associationMaxRetransmits; // 3
  * ```
  */
@@ -110,7 +110,7 @@ export const FAST_FAILOVER_SCTP: Readonly<SctpTuning> = {
  *
  * @example
  * ```ts
- * import { MULTI_HOMED_SCTP } from "./pool_user_session.ts";
+ * import { MULTI_HOMED_SCTP } from "@rserpool/rserpool/asap";
  * MULTI_HOMED_SCTP.pathMaxRetransmits; // 1
  * ```
  */
@@ -125,7 +125,7 @@ export const MULTI_HOMED_SCTP: Readonly<SctpTuning> = {
  *
  * @example
  * ```ts
- * import type { PoolUserSessionHost } from "./pool_user_session.ts";
+ * import type { PoolUserSessionHost } from "@rserpool/rserpool/asap";
  * const fixed = (pe: import("../wire/types.ts").PoolElementParameter): PoolUserSessionHost => ({
  *   select: () => Promise.resolve(pe),
  *   reportUnreachable: () => Promise.resolve(),
@@ -159,7 +159,7 @@ export interface PoolUserSessionHost {
  *
  * @example
  * ```ts
- * import type { PoolUserSessionEvent } from "./pool_user_session.ts";
+ * import type { PoolUserSessionEvent } from "@rserpool/rserpool/asap";
  * const log = (e: PoolUserSessionEvent) => {
  *   if (e.type === "failover") console.log(`${e.from?.identifier} -> ${e.to.identifier}`);
  * };
@@ -190,7 +190,7 @@ export type PoolUserSessionEvent =
  *
  * @example
  * ```ts
- * import type { RequestOptions } from "./pool_user_session.ts";
+ * import type { RequestOptions } from "@rserpool/rserpool/asap";
  * const options: RequestOptions = { timeout: 1000 };
  * ```
  */
@@ -220,7 +220,7 @@ interface Request {
  *
  * @example
  * ```ts
- * import { poolElementAddress } from "./pool_user_session.ts";
+ * import { poolElementAddress } from "@rserpool/rserpool/asap";
  * poolElementAddress({
  *   identifier: 1,
  *   homeRegistrarId: 0,
@@ -244,7 +244,7 @@ export function poolElementAddress(pe: PoolElementParameter): EndpointAddress | 
  *
  * @example
  * ```ts
- * import { poolElementAddresses } from "./pool_user_session.ts";
+ * import { poolElementAddresses } from "@rserpool/rserpool/asap";
  * poolElementAddresses({
  *   identifier: 1,
  *   homeRegistrarId: 0,
@@ -313,7 +313,7 @@ function localAddressesFor(peer: string): string[] | undefined {
  *
  * @example
  * ```ts ignore
- * import { PoolUser } from "./pool_user.ts";
+ * import { PoolUser } from "@rserpool/rserpool/asap";
  * await using pu = new PoolUser({
  *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
  * });

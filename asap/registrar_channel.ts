@@ -52,7 +52,7 @@ interface Pending {
  * @example
  * ```ts ignore
  * import { RegistrarChannel } from "./registrar_channel.ts";
- * import { RegistrarHunt } from "./registrar_hunt.ts";
+ * import { RegistrarHunt } from "@rserpool/rserpool/asap";
  * const channel = new RegistrarChannel(
  *   new RegistrarHunt({ registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }] }),
  *   {},

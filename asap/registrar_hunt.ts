@@ -21,25 +21,15 @@ import type { Association } from "../transport/types.ts";
 const logger = getLogger(["rserpool", "asap", "hunt"]);
 
 /**
- * Options of a {@linkcode RegistrarHunt}. Times in milliseconds.
+ * How a registrar hunt paces itself (RFC 5352, section 3.2). Times in milliseconds.
  *
- * @example Static registrars plus announcements on loopback
+ * @example A hunt that retries quickly, for tests
  * ```ts
- * import type { RegistrarHuntOptions } from "./registrar_hunt.ts";
- * const options: RegistrarHuntOptions = {
- *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
- *   announce: { group: "239.0.0.50", port: 3863, interfaceAddress: "127.0.0.1" },
- * };
+ * import type { HuntTuning } from "@rserpool/rserpool";
+ * const fast: HuntTuning = { huntInterval: 500, maxHuntInterval: 2000, connectTimeout: 1000 };
  * ```
  */
-export interface RegistrarHuntOptions extends SctpUdpPorts {
-  /** Registrars to try (default none: then `announce` must find one). */
-  registrars?: EndpointAddress[];
-  /**
-   * Listen for SERVER_ANNOUNCE on this multicast group (RSPLIB: 239.0.0.50:3863). Announced
-   * registrars are tried before the static ones. Default: no listening.
-   */
-  announce?: MulticastOptions;
+export interface HuntTuning {
   /** How long an announced registrar stays a candidate after its last announce (default 5000). */
   announceLifetime?: number;
   /** Most registrars tried at once (default 3, as RSPLIB). */
@@ -50,6 +40,34 @@ export interface RegistrarHuntOptions extends SctpUdpPorts {
   huntInterval?: number;
   /** Largest pause, reached by doubling (RETRAN-MAX, default 60000). */
   maxHuntInterval?: number;
+}
+
+/**
+ * Options of a {@linkcode RegistrarHunt}. Times in milliseconds.
+ *
+ * @example Static registrars plus announcements on loopback
+ * ```ts
+ * import type { RegistrarHuntOptions } from "@rserpool/rserpool/asap";
+ * const options: RegistrarHuntOptions = {
+ *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
+ *   announce: { group: "239.0.0.50", port: 3863, interfaceAddress: "127.0.0.1" },
+ * };
+ * ```
+ */
+export interface RegistrarHuntOptions extends SctpUdpPorts, HuntTuning {
+  /** Registrars to try (default none: then `announce` must find one). */
+  registrars?: EndpointAddress[];
+  /**
+   * Listen for SERVER_ANNOUNCE on this multicast group (RSPLIB: 239.0.0.50:3863). Announced
+   * registrars are tried before the static ones. Default: no listening.
+   */
+  announce?: MulticastOptions;
+  /**
+   * Rounds after which {@linkcode RegistrarHunt.hunt} gives up and rejects with
+   * {@linkcode PoolError} `no-registrar` naming each registrar's failure (default: hunt on
+   * forever, as a pool element does; a pool user gives up after one round).
+   */
+  maxRounds?: number;
   /** SCTP protocol parameters of the ASAP associations. */
   sctp?: SctpTuning;
   /** Open SCTP associations from this endpoint (a PE's ASAP endpoint). */
@@ -63,7 +81,7 @@ export interface RegistrarHuntOptions extends SctpUdpPorts {
  *
  * @example
  * ```ts
- * import type { RegistrarCandidate } from "./registrar_hunt.ts";
+ * import type { RegistrarCandidate } from "@rserpool/rserpool/asap";
  * const c: RegistrarCandidate = {
  *   address: { protocol: "sctp", hostname: "127.0.0.1", port: 3863 },
  *   serverId: 0x1234,
@@ -82,7 +100,7 @@ export interface RegistrarCandidate {
  *
  * @example
  * ```ts
- * import type { RegistrarConnection } from "./registrar_hunt.ts";
+ * import type { RegistrarConnection } from "@rserpool/rserpool/asap";
  * const describe = (c: RegistrarConnection) => `${c.address.hostname}:${c.address.port}`;
  * ```
  */
@@ -115,7 +133,7 @@ function isWildcard(address: string): boolean {
  *
  * @example
  * ```ts ignore
- * import { RegistrarHunt } from "./registrar_hunt.ts";
+ * import { RegistrarHunt } from "@rserpool/rserpool/asap";
  * const hunt = new RegistrarHunt({
  *   registrars: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
  * });
@@ -133,6 +151,8 @@ export class RegistrarHunt {
       "announceLifetime" | "maxParallel" | "connectTimeout" | "huntInterval" | "maxHuntInterval"
     >
   >;
+  #maxRounds: number;
+  #lastFailure: string | undefined;
   #sctp: SctpTuning | undefined;
   #udpPorts: SctpUdpPorts;
   #sctpEndpoint: SctpEndpoint | undefined;
@@ -153,6 +173,7 @@ export class RegistrarHunt {
       huntInterval: options.huntInterval ?? 10_000,
       maxHuntInterval: options.maxHuntInterval ?? 60_000,
     };
+    this.#maxRounds = options.maxRounds ?? Infinity;
     this.#sctp = options.sctp;
     this.#udpPorts = { udpPort: options.udpPort, remoteUdpPort: options.remoteUdpPort };
     this.#sctpEndpoint = options.sctpEndpoint;
@@ -172,6 +193,14 @@ export class RegistrarHunt {
         return undefined;
       });
     }
+  }
+
+  /**
+   * What went wrong in the last round in which no registrar answered (each candidate and its
+   * error), or `undefined` before any such round.
+   */
+  get lastFailure(): string | undefined {
+    return this.#lastFailure;
   }
 
   /** Resolves once the announcement receiver is set up (or failed to be). */
@@ -244,7 +273,7 @@ export class RegistrarHunt {
   async hunt(signal?: AbortSignal): Promise<RegistrarConnection> {
     await this.#receiver;
     let pause = this.#options.huntInterval;
-    for (;;) {
+    for (let rounds = 1;; rounds++) {
       this.#check(signal);
       const all = this.candidates;
       if (all.length > 0) {
@@ -253,11 +282,24 @@ export class RegistrarHunt {
         const round: RegistrarCandidate[] = [];
         for (let i = 0; i < n; i++) round.push(all[(start + i) % all.length]);
         this.#rotation = start + n;
-        const won = await this.#round(round, signal);
+        const failures: string[] = [];
+        const won = await this.#round(round, signal, failures);
         if (won !== undefined) return won;
+        this.#check(signal);
+        this.#lastFailure = failures.join("; ");
+        if (rounds >= this.#maxRounds) {
+          throw new PoolError("no-registrar", `No registrar reachable: ${this.#lastFailure}`);
+        }
+      } else {
+        this.#lastFailure = "no registrar known yet (none given, none announced)";
       }
       this.#check(signal);
-      logger.debug("No registrar answered; next hunt in {pause} ms", { pause });
+      // The first failed round of a hunt is worth a warning: a PE or PU waiting for a registrar
+      // that is not there otherwise says nothing at all.
+      const properties = { failure: this.#lastFailure, pause };
+      const message = "No registrar answered ({failure}); trying again in {pause} ms";
+      if (rounds === 1) logger.warn(message, properties);
+      else logger.debug(message, properties);
       await this.#sleep(pause, signal);
       pause = Math.min(pause * 2, this.#options.maxHuntInterval);
     }
@@ -270,6 +312,7 @@ export class RegistrarHunt {
   async #round(
     round: RegistrarCandidate[],
     signal: AbortSignal | undefined,
+    failures: string[],
   ): Promise<RegistrarConnection | undefined> {
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -291,9 +334,11 @@ export class RegistrarHunt {
           });
         } catch (e) {
           if (!controller.signal.aborted) {
+            const error = e instanceof Error ? e.message : String(e);
+            failures.push(`${formatEndpointAddress(candidate.address)}: ${error}`);
             logger.debug("Registrar {address} did not answer: {error}", {
               address: formatEndpointAddress(candidate.address),
-              error: String(e),
+              error,
             });
           }
           return;

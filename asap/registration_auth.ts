@@ -46,8 +46,8 @@ function signedBytes(message: AsapRegistration): Uint8Array {
  *
  * @example
  * ```ts
- * import { signRegistration, verifyRegistration } from "./registration_auth.ts";
- * import type { AsapRegistration } from "./messages.ts";
+ * import { signRegistration, verifyRegistration } from "@rserpool/rserpool/asap";
+ * import type { AsapRegistration } from "@rserpool/rserpool/asap";
  * const registration: AsapRegistration = {
  *   type: "registration",
  *   poolHandle: new TextEncoder().encode("SecurePool"),
@@ -79,7 +79,7 @@ export function signRegistration(
  *
  * @example
  * ```ts
- * import type { VerifyRegistrationOptions } from "./registration_auth.ts";
+ * import type { VerifyRegistrationOptions } from "@rserpool/rserpool/asap";
  * const options: VerifyRegistrationOptions = { maxSkew: 300_000 };
  * ```
  */
@@ -95,7 +95,7 @@ export interface VerifyRegistrationOptions {
  *
  * @example
  * ```ts ignore
- * import { verifyRegistration } from "./registration_auth.ts";
+ * import { verifyRegistration } from "@rserpool/rserpool/asap";
  * if (!verifyRegistration(message, secret)) reject(0xa); // Rejection due to security
  * ```
  */

@@ -39,7 +39,7 @@ const LABEL = new TextEncoder().encode("RSerPool state cookie v2\0");
  *
  * @example
  * ```ts
- * import { MAX_COOKIE_SIZE } from "./state_cookie.ts";
+ * import { MAX_COOKIE_SIZE } from "@rserpool/rserpool/asap";
  * MAX_COOKIE_SIZE; // 65524
  * ```
  */
@@ -50,7 +50,7 @@ export const MAX_COOKIE_SIZE = 65524;
  *
  * @example
  * ```ts
- * import type { StateCookieOptions } from "./state_cookie.ts";
+ * import type { StateCookieOptions } from "@rserpool/rserpool/asap";
  * const options: StateCookieOptions = {
  *   secret: "shared by all PEs of the pool",
  *   poolHandle: new TextEncoder().encode("EchoPool"),
@@ -77,7 +77,7 @@ export interface StateCookieOptions {
  *
  * @example
  * ```ts
- * import type { OpenedCookie } from "./state_cookie.ts";
+ * import type { OpenedCookie } from "@rserpool/rserpool/asap";
  * const describe = (c: OpenedCookie) => `issued at ${c.issuedAt}`;
  * ```
  */
@@ -115,7 +115,7 @@ function tag(secret: Uint8Array, poolHandle: Uint8Array, body: Uint8Array): Uint
  *
  * @example
  * ```ts
- * import { openStateCookie, sealStateCookie } from "./state_cookie.ts";
+ * import { openStateCookie, sealStateCookie } from "@rserpool/rserpool/asap";
  * const options = { secret: "pool secret", poolHandle: new TextEncoder().encode("Pool") };
  * const cookie = sealStateCookie({ counter: 7 }, options);
  * openStateCookie(cookie, options).state; // { counter: 7 }
@@ -155,7 +155,7 @@ export function sealStateCookie(state: unknown, options: StateCookieOptions): Ui
  *
  * @example
  * ```ts
- * import { openStateCookie, sealStateCookie } from "./state_cookie.ts";
+ * import { openStateCookie, sealStateCookie } from "@rserpool/rserpool/asap";
  * const handle = new TextEncoder().encode("Pool");
  * const cookie = sealStateCookie("state", { secret: "s3cret", poolHandle: handle });
  * cookie[12] ^= 1; // altered

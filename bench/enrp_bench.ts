@@ -27,12 +27,8 @@
 // BENCH_ENRP_TABLE_ELEMENTS sets --max-handle-table-elements of both. BENCH_VERBOSE=1
 // prints progress on standard error; SCENARIO_VERBOSE=1 the registrars' standard error.
 
-import {
-  type AsapMessage,
-  decodeAsapMessage,
-  encodeAsapMessage,
-  type PoolElementParameter,
-} from "../mod.ts";
+import { type AsapMessage, decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
+import type { PoolElementParameter } from "../wire/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { type Child, type RegistrarReady, startRegistrar } from "../tests/support/processes.ts";

@@ -9,7 +9,7 @@
 // object of numbers. BENCH_HRESTEST=off skips the hrestest part, =only runs only it.
 
 import dgram from "node:dgram";
-import { decodeAsapMessage, encodeAsapMessage } from "../mod.ts";
+import { decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";

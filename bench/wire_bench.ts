@@ -1,14 +1,8 @@
 // deno bench: encode and decode of REGISTRATION, HANDLE_RESOLUTION_RESPONSE with 3 PEs and
 // HANDLE_TABLE_RESPONSE with 128 PEs.
 
-import {
-  type AsapMessage,
-  decodeAsapMessage,
-  decodeEnrpMessage,
-  encodeAsapMessage,
-  encodeEnrpMessage,
-  type EnrpMessage,
-} from "../mod.ts";
+import { type AsapMessage, decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
+import { decodeEnrpMessage, encodeEnrpMessage, type EnrpMessage } from "../enrp/mod.ts";
 import { handle, samplePoolElement } from "../tests/support/messages.ts";
 
 const registration: AsapMessage = {

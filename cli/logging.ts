@@ -24,7 +24,7 @@ import { UsageError } from "./options.ts";
  *
  * @example
  * ```ts
- * import type { LogFormat } from "./logging.ts";
+ * import type { LogFormat } from "@rserpool/rserpool/registrar";
  * const format: LogFormat = "json";
  * ```
  */

@@ -79,6 +79,32 @@ export function parseRate(flag: string, text: string): { rate: number; burst: nu
 const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warning", "error", "fatal"];
 
 /**
+ * The levels `--log-level` takes, as the help text and the error message list them.
+ *
+ * @example
+ * ```ts
+ * import { LOG_LEVELS_TEXT } from "./options.ts";
+ * console.log(`--log-level LEVEL  ${LOG_LEVELS_TEXT}`);
+ * ```
+ */
+export const LOG_LEVELS_TEXT: string = LEVELS.join(", ");
+
+/**
+ * The one line a program prints for a usage error: the program, the error, and where to look.
+ *
+ * @example
+ * ```ts
+ * import { usageLine } from "./options.ts";
+ * usageLine("pe", new Error("--service is required"));
+ * // "pe: --service is required (see pe --help)"
+ * ```
+ */
+export function usageLine(program: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `${program}: ${message.split("\n")[0]} (see ${program} --help)`;
+}
+
+/**
  * Parses a log level name.
  *
  * @example
@@ -90,7 +116,7 @@ const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warning", "error
 export function parseLogLevel(flag: string, text: string): LogLevel {
   const level = text.trim().toLowerCase() === "warn" ? "warning" : text.trim().toLowerCase();
   if (!LEVELS.includes(level as LogLevel)) {
-    throw new UsageError(`${flag}: expected one of ${LEVELS.join(", ")}, got '${text}'`);
+    throw new UsageError(`${flag}: expected one of ${LOG_LEVELS_TEXT}, got '${text}'`);
   }
   return level as LogLevel;
 }

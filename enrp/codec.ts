@@ -33,7 +33,7 @@ function invalid(message: string): WireError {
  *
  * @example
  * ```ts
- * import { encodeEnrpMessage } from "../mod.ts";
+ * import { encodeEnrpMessage } from "@rserpool/rserpool/enrp";
  * const bytes = encodeEnrpMessage({ type: "list-request", senderId: 1, receiverId: 0 });
  * bytes.length; // 12
  * ```
@@ -143,7 +143,7 @@ export function encodeEnrpMessage(message: EnrpMessage): Uint8Array {
  *
  * @example
  * ```ts
- * import { decodeEnrpMessage } from "../mod.ts";
+ * import { decodeEnrpMessage } from "@rserpool/rserpool/enrp";
  * const m = decodeEnrpMessage(new Uint8Array([5, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0]));
  * m.type; // "list-request"
  * ```

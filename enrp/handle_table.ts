@@ -19,7 +19,7 @@ import type { EnrpPoolEntry } from "./messages.ts";
  *
  * @example
  * ```ts
- * import type { HandleTableItem } from "./handle_table.ts";
+ * import type { HandleTableItem } from "@rserpool/rserpool/enrp";
  * const item: HandleTableItem = {
  *   poolHandle: new TextEncoder().encode("EchoPool"),
  *   poolElement: {
@@ -44,7 +44,7 @@ export interface HandleTableItem {
  *
  * @example
  * ```ts
- * import type { HandleTablePart } from "./handle_table.ts";
+ * import type { HandleTablePart } from "@rserpool/rserpool/enrp";
  * const last: HandleTablePart = { pools: [], more: false };
  * ```
  */
@@ -60,8 +60,8 @@ export interface HandleTablePart {
  *
  * @example
  * ```ts
- * import { Handlespace } from "../handlespace/handlespace.ts";
- * import { HandleTableExtract } from "./handle_table.ts";
+ * import { Handlespace } from "@rserpool/rserpool/handlespace";
+ * import { HandleTableExtract } from "@rserpool/rserpool/enrp";
  * const hs = new Handlespace();
  * const extract = HandleTableExtract.of(hs);
  * extract.next(128); // { pools: [], more: false }

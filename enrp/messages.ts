@@ -16,7 +16,7 @@ import type {
  *
  * @example
  * ```ts
- * import { EnrpMessageType } from "./messages.ts";
+ * import { EnrpMessageType } from "@rserpool/rserpool/enrp";
  * EnrpMessageType["presence"]; // 0x01
  * ```
  */
@@ -154,7 +154,7 @@ export interface EnrpError extends EnrpHeader {
  *
  * @example
  * ```ts
- * import type { EnrpMessage } from "./messages.ts";
+ * import type { EnrpMessage } from "@rserpool/rserpool/enrp";
  * const m: EnrpMessage = { type: "list-request", senderId: 1, receiverId: 2 };
  * ```
  */

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { decodeEnrpMessage, encodeEnrpMessage } from "./mod.ts";
+ * import { decodeEnrpMessage, encodeEnrpMessage } from "@rserpool/rserpool/enrp";
  * const bytes = encodeEnrpMessage({ type: "list-request", senderId: 7, receiverId: 0 });
  * decodeEnrpMessage(bytes).senderId; // 7
  * ```
@@ -25,3 +25,36 @@ export {
   type EnrpStats,
   type EnrpTuning,
 } from "./server.ts";
+// Types of the signatures above that live in other layers.
+export { PolicyCode } from "../wire/types.ts";
+export type {
+  DccpTransportParameter,
+  DecodedExtras,
+  OperationErrorCause,
+  Policy,
+  PolicyName,
+  PoolElementParameter,
+  SctpTransportParameter,
+  ServerInformation,
+  TcpTransportParameter,
+  TransportParameter,
+  TransportUse,
+  UdpLiteTransportParameter,
+  UdpTransportParameter,
+} from "../wire/types.ts";
+export type { EndpointAddress } from "../transport/open.ts";
+export type {
+  Association,
+  AssociationEvent,
+  ReceivedMessage,
+  SendOptions,
+  TransportAddress,
+} from "../transport/types.ts";
+export type {
+  Handlespace,
+  PoolElementEntry,
+  PoolInfo,
+  RegisterOptions,
+  RegistrationResult,
+  SelectOptions,
+} from "../handlespace/handlespace.ts";

@@ -43,7 +43,7 @@ const logger = getLogger(["rserpool", "enrp"]);
  *
  * @example
  * ```ts
- * import type { EnrpTuning } from "./server.ts";
+ * import type { EnrpTuning } from "@rserpool/rserpool/enrp";
  * const fast: EnrpTuning = { heartbeatCycle: 500, maxTimeLastHeard: 1000 };
  * ```
  */
@@ -76,7 +76,7 @@ export interface EnrpTuning {
  *
  * @example
  * ```ts ignore
- * import type { EnrpHost } from "./server.ts";
+ * import type { EnrpHost } from "@rserpool/rserpool/enrp";
  * const host: EnrpHost = {
  *   connect: (address) => openAssociation(address, { framing: "rserpool", ppid: 12 }),
  *   ready: () => console.log("synchronised"),
@@ -109,7 +109,7 @@ export interface EnrpHost {
  *
  * @example
  * ```ts ignore
- * import type { EnrpServerOptions } from "./server.ts";
+ * import type { EnrpServerOptions } from "@rserpool/rserpool/enrp";
  * const options: EnrpServerOptions = {
  *   serverId: 0x1234,
  *   handlespace,
@@ -141,7 +141,7 @@ export interface EnrpServerOptions extends EnrpTuning {
  *
  * @example
  * ```ts
- * import type { EnrpPeerInfo } from "./server.ts";
+ * import type { EnrpPeerInfo } from "@rserpool/rserpool/enrp";
  * const describe = (p: EnrpPeerInfo) => `${p.serverId.toString(16)}: ${p.ownedPoolElements} PEs`;
  * ```
  */
@@ -169,7 +169,7 @@ export interface EnrpPeerInfo {
  *
  * @example
  * ```ts
- * import type { EnrpStats } from "./server.ts";
+ * import type { EnrpStats } from "@rserpool/rserpool/enrp";
  * const ok = (s: EnrpStats) => s.malformed === 0;
  * ```
  */
@@ -247,7 +247,7 @@ function hex(id: number): string {
  *
  * @example
  * ```ts ignore
- * import { EnrpServer } from "./server.ts";
+ * import { EnrpServer } from "@rserpool/rserpool/enrp";
  * const enrp = new EnrpServer({ serverId, handlespace, host, endpoints, peers });
  * enrp.start();
  * for await (const a of enrpListener) enrp.serve(a);
@@ -572,7 +572,9 @@ export class EnrpServer {
       this.stats.malformed++;
       if (!(e instanceof WireError)) throw e;
       logger.debug("Malformed ENRP message: {error}", { error: e.message });
-      if (!e.silent) this.#error(link, 0, [{ code: e.cause, info: e.data ?? new Uint8Array() }]);
+      if (!e.silent) {
+        this.#error(link, 0, [{ code: e.errorCause, info: e.data ?? new Uint8Array() }]);
+      }
       return;
     }
     if (message.senderId === this.serverId) return;
@@ -967,7 +969,7 @@ export class EnrpServer {
         owner: hex(owner),
         reason: e.message,
       });
-      return e.cause;
+      return e.errorCause;
     }
   }
 

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { wordSum } from "./checksum.ts";
+ * import { wordSum } from "@rserpool/rserpool/handlespace";
  * wordSum(new Uint8Array([0x01, 0x02, 0x03])); // 0x0102 + 0x0300
  * ```
  */
@@ -34,7 +34,7 @@ export function wordSum(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
- * import { peChecksumTerm } from "./checksum.ts";
+ * import { peChecksumTerm } from "@rserpool/rserpool/handlespace";
  * peChecksumTerm(new Uint8Array([0x41]), 0x00010002); // 0x4100 + 0x0001 + 0x0002
  * ```
  */
@@ -48,7 +48,7 @@ export function peChecksumTerm(poolHandle: Uint8Array, identifier: number): numb
  *
  * @example
  * ```ts
- * import { finishChecksum } from "./checksum.ts";
+ * import { finishChecksum } from "@rserpool/rserpool/handlespace";
  * finishChecksum(0); // 0xffff
  * finishChecksum(0x1fffe); // 0x0000
  * ```
@@ -63,7 +63,7 @@ export function finishChecksum(sum: number): number {
  *
  * @example
  * ```ts
- * import type { ChecksumItem } from "./checksum.ts";
+ * import type { ChecksumItem } from "@rserpool/rserpool/handlespace";
  * const item: ChecksumItem = { poolHandle: new Uint8Array([0x41]), identifier: 1 };
  * ```
  */
@@ -80,7 +80,7 @@ export interface ChecksumItem {
  *
  * @example
  * ```ts
- * import { peChecksum } from "./checksum.ts";
+ * import { peChecksum } from "@rserpool/rserpool/handlespace";
  * const handle = new TextEncoder().encode("EchoPool");
  * peChecksum([{ poolHandle: handle, identifier: 1 }, { poolHandle: handle, identifier: 2 }]);
  * ```

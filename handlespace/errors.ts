@@ -10,9 +10,9 @@
  *
  * @example Telling a policy conflict apart
  * ```ts
- * import { Handlespace, HandlespaceError } from "./mod.ts";
+ * import { Handlespace, HandlespaceError } from "@rserpool/rserpool/handlespace";
  * const hs = new Handlespace();
- * import type { PoolElementParameter } from "./mod.ts";
+ * import type { PoolElementParameter } from "@rserpool/rserpool/handlespace";
  * const pe: PoolElementParameter = {
  *   identifier: 1,
  *   homeRegistrarId: 7,
@@ -25,18 +25,17 @@
  * try {
  *   hs.registerPoolElement(handle, { ...pe, identifier: 2, policy: { name: "random" } });
  * } catch (e) {
- *   if (e instanceof HandlespaceError) console.log(e.cause); // 5: Inconsistent Pooling Policy
+ *   if (e instanceof HandlespaceError) console.log(e.errorCause); // 5: Inconsistent Pooling Policy
  * }
  * ```
  */
 export class HandlespaceError extends Error {
-  /** The RFC 5354 error cause code. */
-  override readonly cause: number;
-
+  /** The RFC 5354 error cause code (`ErrorCause` of the `wire` module). */
+  readonly errorCause: number;
   /** Creates an error with a cause code and a message in sentence case. */
-  constructor(cause: number, message: string) {
-    super(message);
+  constructor(errorCause: number, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "HandlespaceError";
-    this.cause = cause;
+    this.errorCause = errorCause;
   }
 }

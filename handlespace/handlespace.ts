@@ -36,7 +36,7 @@ import { TimerHeap } from "./timer_heap.ts";
  *
  * @example
  * ```ts
- * import { Handlespace, type HandlespaceOptions } from "./mod.ts";
+ * import { Handlespace, type HandlespaceOptions } from "@rserpool/rserpool/handlespace";
  * let now = 0;
  * const options: HandlespaceOptions = { clock: () => now, maxIncrement: 1, maxPools: 1000 };
  * const hs = new Handlespace(options);
@@ -68,7 +68,7 @@ export interface HandlespaceOptions {
  *
  * @example
  * ```ts
- * import type { RegisterOptions } from "./mod.ts";
+ * import type { RegisterOptions } from "@rserpool/rserpool/handlespace";
  * const options: RegisterOptions<string> = { userData: "association 4", expiresAt: 90_000 };
  * ```
  */
@@ -96,7 +96,7 @@ export interface RegisterOptions<T> {
  *
  * @example
  * ```ts
- * import type { SelectOptions } from "./mod.ts";
+ * import type { SelectOptions } from "@rserpool/rserpool/handlespace";
  * const options: SelectOptions = { maxIncrement: 0 }; // advance every selected PE
  * ```
  */
@@ -110,7 +110,7 @@ export interface SelectOptions {
  *
  * @example
  * ```ts
- * import type { PoolElementEntry } from "./mod.ts";
+ * import type { PoolElementEntry } from "@rserpool/rserpool/handlespace";
  * function describe(e: PoolElementEntry<unknown>): string {
  *   return `${e.poolElement.identifier} owned by ${e.owner}, expires at ${e.expiresAt}`;
  * }
@@ -142,7 +142,7 @@ export interface PoolElementEntry<T> {
  *
  * @example
  * ```ts
- * import type { RegistrationResult } from "./mod.ts";
+ * import type { RegistrationResult } from "@rserpool/rserpool/handlespace";
  * function log(r: RegistrationResult<unknown>): string {
  *   return r.isNew ? "new PE" : "updated PE";
  * }
@@ -160,7 +160,7 @@ export interface RegistrationResult<T> {
  *
  * @example
  * ```ts
- * import type { PoolInfo } from "./mod.ts";
+ * import type { PoolInfo } from "@rserpool/rserpool/handlespace";
  * const describe = (p: PoolInfo) => `${p.size} PEs, ${p.policy} over ${p.protocol}`;
  * ```
  */
@@ -217,7 +217,7 @@ const INITIAL_CAPACITY = 1024;
  *
  * @example Register, resolve, expire
  * ```ts
- * import { Handlespace } from "./mod.ts";
+ * import { Handlespace } from "@rserpool/rserpool/handlespace";
  * let now = 0;
  * const hs = new Handlespace({ clock: () => now });
  * const handle = new TextEncoder().encode("EchoPool");

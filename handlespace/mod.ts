@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { Handlespace } from "./mod.ts";
+ * import { Handlespace } from "@rserpool/rserpool/handlespace";
  * const hs = new Handlespace({ clock: () => 0, random: () => 0.5 });
  * const handle = new TextEncoder().encode("EchoPool");
  * hs.registerPoolElement(handle, {

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { poolHandleKey } from "./pool_handle.ts";
+ * import { poolHandleKey } from "@rserpool/rserpool/handlespace";
  * poolHandleKey(new Uint8Array([0x41, 0xff])); // "A\u00ff"
  * ```
  */

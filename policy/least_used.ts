@@ -50,7 +50,7 @@ function degrade(policy: { loadDegradation: number }, state: SelectionState): vo
  *
  * @example
  * ```ts
- * import { leastUsed } from "./least_used.ts";
+ * import { leastUsed } from "@rserpool/rserpool/policy";
  * leastUsed.sortKey({ name: "least-used", load: 7 }, { degradation: 0, round: 0, turns: 0 }); // 7
  * ```
  */
@@ -73,7 +73,7 @@ export const leastUsed: SelectionPolicy<PolicyOf<"least-used">> = {
  *
  * @example
  * ```ts
- * import { leastUsedDegradation } from "./least_used.ts";
+ * import { leastUsedDegradation } from "@rserpool/rserpool/policy";
  * const p = { name: "least-used-degradation", load: 10, loadDegradation: 5 } as const;
  * const s = { degradation: 0, round: 0, turns: 0 };
  * leastUsedDegradation.advance(p, s);
@@ -100,7 +100,7 @@ export const leastUsedDegradation: SelectionPolicy<PolicyOf<"least-used-degradat
  *
  * @example
  * ```ts
- * import { priorityLeastUsed } from "./least_used.ts";
+ * import { priorityLeastUsed } from "@rserpool/rserpool/policy";
  * const p = { name: "priority-least-used", load: 10, loadDegradation: 5 } as const;
  * priorityLeastUsed.sortKey(p, { degradation: 0, round: 0, turns: 0 }); // 15
  * ```
@@ -125,7 +125,7 @@ export const priorityLeastUsed: SelectionPolicy<PolicyOf<"priority-least-used">>
  *
  * @example
  * ```ts
- * import { priorityLeastUsedDegradation } from "./least_used.ts";
+ * import { priorityLeastUsedDegradation } from "@rserpool/rserpool/policy";
  * const p = { name: "priority-least-used-degradation", load: 10, loadDegradation: 5 } as const;
  * const s = { degradation: 0, round: 0, turns: 0 };
  * priorityLeastUsedDegradation.advance(p, s);
@@ -154,7 +154,7 @@ export const priorityLeastUsedDegradation: SelectionPolicy<
  *
  * @example
  * ```ts
- * import { leastUsedDpf } from "./least_used.ts";
+ * import { leastUsedDpf } from "@rserpool/rserpool/policy";
  * const p = { name: "least-used-dpf", load: 100, loadDpf: 2, distance: 30 } as const;
  * leastUsedDpf.sortKey(p, { degradation: 0, round: 0, turns: 0 }); // 160
  * ```
@@ -179,7 +179,7 @@ export const leastUsedDpf: SelectionPolicy<PolicyOf<"least-used-dpf">> = {
  *
  * @example
  * ```ts
- * import { leastUsedDegradationDpf } from "./least_used.ts";
+ * import { leastUsedDegradationDpf } from "@rserpool/rserpool/policy";
  * const p = {
  *   name: "least-used-degradation-dpf",
  *   load: 100,

@@ -11,7 +11,7 @@ import { MAX_LOAD } from "./types.ts";
  *
  * @example
  * ```ts
- * import { loadSum } from "./load.ts";
+ * import { loadSum } from "@rserpool/rserpool/policy";
  * loadSum(0xf0000000, 0x20000000); // 0xffffffff
  * ```
  */
@@ -26,7 +26,7 @@ export function loadSum(a: number, b: number, c = 0): number {
  *
  * @example
  * ```ts
- * import { loadHeadroom } from "./load.ts";
+ * import { loadHeadroom } from "@rserpool/rserpool/policy";
  * loadHeadroom(0xffffffff); // 1
  * loadHeadroom(0); // 0xffffffff
  * ```
@@ -42,7 +42,7 @@ export function loadHeadroom(a: number, b = 0, c = 0): number {
  *
  * @example
  * ```ts
- * import { distancePenalty } from "./load.ts";
+ * import { distancePenalty } from "@rserpool/rserpool/policy";
  * distancePenalty(10, 0x01000000); // 0x0a000000
  * ```
  */

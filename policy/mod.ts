@@ -4,7 +4,7 @@
  *
  * @example Looking up a policy
  * ```ts
- * import { policyNameOf, selectionPolicy } from "./mod.ts";
+ * import { policyNameOf, selectionPolicy } from "@rserpool/rserpool/policy";
  * const name = policyNameOf(0x40000001); // "least-used"
  * selectionPolicy(name!).kind; // "ordered"
  * ```

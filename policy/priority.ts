@@ -14,7 +14,7 @@ import { PolicyCode } from "../wire/types.ts";
  *
  * @example
  * ```ts
- * import { priority } from "./priority.ts";
+ * import { priority } from "@rserpool/rserpool/policy";
  * const s = { degradation: 0, round: 0, turns: 0 };
  * priority.sortKey({ name: "priority", priority: 7 }, s); // -7
  * ```

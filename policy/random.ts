@@ -28,7 +28,7 @@ function noop(): void {}
  *
  * @example
  * ```ts
- * import { random } from "./random.ts";
+ * import { random } from "@rserpool/rserpool/policy";
  * random.kind; // "random"
  * ```
  */
@@ -55,7 +55,7 @@ function clampWeight(w: number): number {
  *
  * @example
  * ```ts
- * import { weightedRandom } from "./random.ts";
+ * import { weightedRandom } from "@rserpool/rserpool/policy";
  * const s = { degradation: 0, round: 0, turns: 0 };
  * weightedRandom.weight({ name: "weighted-random", weight: 3 }, s); // 3
  * ```
@@ -80,7 +80,7 @@ export const weightedRandom: SelectionPolicy<PolicyOf<"weighted-random">> = {
  *
  * @example
  * ```ts
- * import { weightedRandomDpf } from "./random.ts";
+ * import { weightedRandomDpf } from "@rserpool/rserpool/policy";
  * const s = { degradation: 0, round: 0, turns: 0 };
  * const p = { name: "weighted-random-dpf", weight: 1000, weightDpf: 0x0147ae14, distance: 10 } as const;
  * weightedRandomDpf.weight(p, s); // 1000 - 50 = 950 (0.5 % per distance unit)

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import type { RandomSource } from "./random_source.ts";
+ * import type { RandomSource } from "@rserpool/rserpool/policy";
  * const random: RandomSource = Math.random;
  * ```
  */
@@ -20,7 +20,7 @@ export type RandomSource = () => number;
  *
  * @example
  * ```ts
- * import { seededRandom } from "./random_source.ts";
+ * import { seededRandom } from "@rserpool/rserpool/policy";
  * const a = seededRandom(42);
  * const b = seededRandom(42);
  * a() === b(); // true

@@ -46,7 +46,7 @@ function degrade(policy: { loadDegradation: number }, state: SelectionState): vo
  *
  * @example
  * ```ts
- * import { randomizedLeastUsed } from "./randomized_least_used.ts";
+ * import { randomizedLeastUsed } from "@rserpool/rserpool/policy";
  * const s = { degradation: 0, round: 0, turns: 0 };
  * randomizedLeastUsed.weight({ name: "randomized-least-used", load: 0xffffffff }, s); // 1
  * ```
@@ -71,7 +71,7 @@ export const randomizedLeastUsed: SelectionPolicy<PolicyOf<"randomized-least-use
  *
  * @example
  * ```ts
- * import { randomizedPriorityLeastUsed } from "./randomized_least_used.ts";
+ * import { randomizedPriorityLeastUsed } from "@rserpool/rserpool/policy";
  * const s = { degradation: 0, round: 0, turns: 0 };
  * randomizedPriorityLeastUsed.weight({ name: "randomized-priority-least-used", load: 0 }, s);
  * // 0xffffffff
@@ -100,7 +100,7 @@ export const randomizedPriorityLeastUsed: SelectionPolicy<
  *
  * @example
  * ```ts
- * import { randomizedLeastUsedDegradation } from "./randomized_least_used.ts";
+ * import { randomizedLeastUsedDegradation } from "@rserpool/rserpool/policy";
  * const p = { name: "randomized-least-used-degradation", load: 0, loadDegradation: 5 } as const;
  * const s = { degradation: 0, round: 0, turns: 0 };
  * randomizedLeastUsedDegradation.advance(p, s);
@@ -129,7 +129,7 @@ export const randomizedLeastUsedDegradation: SelectionPolicy<
  *
  * @example
  * ```ts
- * import { randomizedPriorityLeastUsedDegradation } from "./randomized_least_used.ts";
+ * import { randomizedPriorityLeastUsedDegradation } from "@rserpool/rserpool/policy";
  * const p = {
  *   name: "randomized-priority-least-used-degradation",
  *   load: 0,

@@ -54,7 +54,7 @@ const NAMES_BY_CODE = new Map<number, PolicyName>(
  *
  * @example
  * ```ts
- * import { selectionPolicy } from "./registry.ts";
+ * import { selectionPolicy } from "@rserpool/rserpool/policy";
  * selectionPolicy("random")?.kind; // "random"
  * ```
  */
@@ -70,7 +70,7 @@ export function selectionPolicy(name: string): SelectionPolicy | undefined {
  *
  * @example
  * ```ts
- * import { policyNameOf } from "./registry.ts";
+ * import { policyNameOf } from "@rserpool/rserpool/policy";
  * policyNameOf(0x40000001); // "least-used"
  * ```
  */
@@ -83,7 +83,7 @@ export function policyNameOf(code: number): PolicyName | undefined {
  *
  * @example
  * ```ts
- * import { selectionPolicies } from "./registry.ts";
+ * import { selectionPolicies } from "@rserpool/rserpool/policy";
  * selectionPolicies().length; // 16
  * ```
  */
@@ -96,7 +96,7 @@ export function selectionPolicies(): SelectionPolicy[] {
  *
  * @example
  * ```ts
- * import { samePolicy } from "./registry.ts";
+ * import { samePolicy } from "@rserpool/rserpool/policy";
  * samePolicy({ name: "least-used", load: 1 }, { name: "least-used", load: 2 }); // false
  * ```
  */

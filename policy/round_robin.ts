@@ -22,7 +22,7 @@ import { PolicyCode } from "../wire/types.ts";
  *
  * @example
  * ```ts
- * import { roundRobin } from "./round_robin.ts";
+ * import { roundRobin } from "@rserpool/rserpool/policy";
  * roundRobin.kind; // "ordered"
  * ```
  */
@@ -53,7 +53,7 @@ function turnsOf(weight: number): number {
  *
  * @example
  * ```ts
- * import { weightedRoundRobin } from "./round_robin.ts";
+ * import { weightedRoundRobin } from "@rserpool/rserpool/policy";
  * const state = { degradation: 0, round: 0, turns: 0 };
  * weightedRoundRobin.initialize({ name: "weighted-round-robin", weight: 2 }, state, 5);
  * // state.round === 5, state.turns === 2

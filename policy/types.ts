@@ -23,7 +23,7 @@ import type { Policy, PolicyName } from "../wire/types.ts";
  *
  * @example
  * ```ts
- * import { MAX_LOAD } from "./types.ts";
+ * import { MAX_LOAD } from "@rserpool/rserpool/policy";
  * const half = Math.round(MAX_LOAD / 2); // 50 % loaded
  * ```
  */
@@ -34,7 +34,7 @@ export const MAX_LOAD = 0xffffffff;
  *
  * @example
  * ```ts
- * import type { SelectionKind } from "./types.ts";
+ * import type { SelectionKind } from "@rserpool/rserpool/policy";
  * const kind: SelectionKind = "ordered";
  * ```
  */
@@ -45,7 +45,7 @@ export type SelectionKind = "ordered" | "random";
  *
  * @example
  * ```ts
- * import type { PolicyOf } from "./types.ts";
+ * import type { PolicyOf } from "@rserpool/rserpool/policy";
  * const p: PolicyOf<"least-used"> = { name: "least-used", load: 0 };
  * ```
  */
@@ -56,7 +56,7 @@ export type PolicyOf<N extends PolicyName> = Extract<Policy, { name: N }>;
  *
  * @example
  * ```ts
- * import type { SelectionState } from "./types.ts";
+ * import type { SelectionState } from "@rserpool/rserpool/policy";
  * const state: SelectionState = { degradation: 0, round: 0, turns: 1 };
  * ```
  */
@@ -75,7 +75,7 @@ export interface SelectionState {
  *
  * @example Reading the sort key of a least used PE
  * ```ts
- * import { selectionPolicy } from "./mod.ts";
+ * import { selectionPolicy } from "@rserpool/rserpool/policy";
  * const lu = selectionPolicy("least-used");
  * const key = lu.sortKey({ name: "least-used", load: 42 }, { degradation: 0, round: 0, turns: 0 });
  * // key === 42

@@ -18,7 +18,7 @@ import type { PoolElementParameter } from "../wire/types.ts";
  *
  * @example
  * ```ts
- * import type { RemovalReason } from "./events.ts";
+ * import type { RemovalReason } from "@rserpool/rserpool/registrar";
  * const reason: RemovalReason = "keep-alive";
  * ```
  */
@@ -30,7 +30,7 @@ export type RemovalReason = "deregistered" | "keep-alive" | "lifetime" | "unreac
  *
  * @example
  * ```ts
- * import type { RegistrarEvent } from "./events.ts";
+ * import type { RegistrarEvent } from "@rserpool/rserpool/registrar";
  * function line(e: RegistrarEvent): string {
  *   return e.type === "removed" ? `removed (${e.reason})` : e.type;
  * }
@@ -91,7 +91,7 @@ export type RegistrarEvent =
  *
  * @example
  * ```ts
- * import { RESOLUTION_TIME_BUCKETS } from "./events.ts";
+ * import { RESOLUTION_TIME_BUCKETS } from "@rserpool/rserpool/registrar";
  * RESOLUTION_TIME_BUCKETS.length; // 10
  * ```
  */
@@ -115,7 +115,7 @@ export const RESOLUTION_TIME_BUCKETS: readonly number[] = [
  *
  * @example
  * ```ts
- * import type { ResolutionTimes } from "./events.ts";
+ * import type { ResolutionTimes } from "@rserpool/rserpool/registrar";
  * const mean = (h: ResolutionTimes) => h.count === 0 ? 0 : h.sum / h.count;
  * ```
  */

@@ -1,11 +1,23 @@
 /**
- * The registrar command: `deno run -A registrar/main.ts [options]` (or, published,
- * `deno run -A jsr:@rserpool/rserpool/registrar`). `--help` lists the options.
+ * The registrar: the {@linkcode Registrar} class and its HTTP status server for embedding,
+ * and, run as a program, its command line (`deno run -A --unstable-net
+ * jsr:@rserpool/rserpool/registrar [options]`; `--help` lists the options).
  *
- * @example
+ * @example The command line
  * ```sh
- * deno run -A registrar/main.ts --asap sctp:127.0.0.1:3863 --asap tcp:127.0.0.1:3863 \
- *   --announce-interface 127.0.0.1
+ * deno run -A --unstable-net jsr:@rserpool/rserpool/registrar \
+ *   --asap sctp:127.0.0.1:3863 --asap tcp:127.0.0.1:3863 --announce-interface 127.0.0.1
+ * ```
+ *
+ * @example Embedded
+ * ```ts
+ * import { Registrar } from "@rserpool/rserpool/registrar";
+ * await using registrar = await Registrar.start({
+ *   asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
+ *   announce: false,
+ *   enrp: [],
+ * });
+ * console.log(registrar.addresses.length); // 1
  * ```
  *
  * @module
@@ -14,11 +26,33 @@
 import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import { type LogFormat, parseLogFormat, setUpLogging } from "../cli/logging.ts";
-import { parseCount, parseDuration, parseLogLevel, parseRate, UsageError } from "../cli/options.ts";
+import {
+  LOG_LEVELS_TEXT,
+  parseCount,
+  parseDuration,
+  parseLogLevel,
+  parseRate,
+  UsageError,
+  usageLine,
+} from "../cli/options.ts";
 import { hostnamesOf, parseEndpointAddress, parseMultiHomedAddress } from "../transport/open.ts";
 import { TransportError } from "../transport/errors.ts";
 import { Registrar, type RegistrarOptions } from "./registrar.ts";
 import { type HttpAddress, RegistrarHttpServer } from "./http/mod.ts";
+
+export * from "./mod.ts";
+export type { LogFormat };
+
+/**
+ * A log level of `--log-level`.
+ *
+ * @example
+ * ```ts
+ * import type { LogLevel } from "@rserpool/rserpool/registrar";
+ * const level: LogLevel = "warning";
+ * ```
+ */
+export type LogLevel = "trace" | "debug" | "info" | "warning" | "error" | "fatal";
 
 const HELP = `Usage: registrar [options]
 
@@ -29,6 +63,10 @@ Options:
   --asap ADDR                  ASAP endpoint [sctp:|tcp:]HOST[,HOST...][:PORT], repeatable
                                (several hosts: a multi-homed SCTP endpoint)
                                (default sctp:0.0.0.0:3863)
+  --local                      defaults for one host (what \`deno task registrar\` uses): ASAP
+                               on sctp:127.0.0.1:3863 and tcp:127.0.0.1:3863, announcements
+                               on 127.0.0.1, HTTP on 127.0.0.1:8080; --asap, --announce-interface
+                               and --http given as well replace the corresponding default
   --server-id ID               server ID, decimal or 0x hex (default random)
   --announce GROUP:PORT|off    SERVER_ANNOUNCE multicast (default 239.0.0.50:3863)
   --announce-interface ADDR    address of the interface to announce on (default: the first
@@ -92,7 +130,7 @@ HTTP (status, metrics, live page; no authentication):
                                network in between is trusted
 
 General:
-  --log-level LEVEL            trace, debug, info, warning, error (default info)
+  --log-level LEVEL            ${LOG_LEVELS_TEXT} (default info)
   --log-format text|json       log lines as text or JSON lines (default text); lines that
                                standard error cannot take in time are dropped and counted
   -h, --help                   this text
@@ -106,17 +144,38 @@ TIME is 500ms, 5s, 2m or plain milliseconds. Three registrars on one host:
 RSPLIB's registrar, PEs and PUs: --sctp-udp-port 9899 --sctp-remote-udp-port 9899.
 `;
 
-/** Reads the command line into registrar options, the HTTP address and a log level. */
-export function parseRegistrarArgs(
-  args: string[],
-):
-  | {
-    options: RegistrarOptions;
-    logLevel: ReturnType<typeof parseLogLevel>;
-    logFormat: LogFormat;
-    http?: HttpAddress;
-  }
-  | "help" {
+/**
+ * What {@linkcode parseRegistrarArgs} reads from a command line.
+ *
+ * @example
+ * ```ts
+ * import type { RegistrarArgs } from "@rserpool/rserpool/registrar";
+ * const args: RegistrarArgs = { options: {}, logLevel: "info", logFormat: "text" };
+ * ```
+ */
+export interface RegistrarArgs {
+  /** The options of {@linkcode Registrar.start}. */
+  options: RegistrarOptions;
+  /** Lowest level logged (`--log-level`). */
+  logLevel: LogLevel;
+  /** Log line format (`--log-format`). */
+  logFormat: LogFormat;
+  /** Where to serve HTTP (`--http`), when it is on. */
+  http?: HttpAddress;
+}
+
+/**
+ * Reads the command line into registrar options, the HTTP address and a log level, or
+ * `"help"` for `--help`. Throws a `UsageError` (one line naming the flag) for a bad one.
+ *
+ * @example
+ * ```ts
+ * import { parseRegistrarArgs } from "@rserpool/rserpool/registrar";
+ * const args = parseRegistrarArgs(["--asap", "tcp:127.0.0.1:3863", "--announce", "off"]);
+ * if (args !== "help") console.log(args.options.asap?.length); // 1
+ * ```
+ */
+export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -160,10 +219,16 @@ export function parseRegistrarArgs(
       "sctp-remote-udp-port": { type: "string" },
       "http": { type: "string" },
       "log-level": { type: "string" },
+      "local": { type: "boolean" },
       "help": { type: "boolean", short: "h" },
     },
   });
   if (values.help) return "help";
+  if (values.local) {
+    values.asap ??= ["sctp:127.0.0.1:3863", "tcp:127.0.0.1:3863"];
+    values["announce-interface"] ??= "127.0.0.1";
+    values.http ??= "127.0.0.1:8080";
+  }
   const asap = (values.asap ?? ["sctp:0.0.0.0:3863"]).map((a) => {
     try {
       return parseMultiHomedAddress(a, 3863);
@@ -315,7 +380,7 @@ async function main(args: string[]): Promise<number> {
   try {
     parsed = parseRegistrarArgs(args);
   } catch (e) {
-    console.error(`registrar: ${(e as Error).message}\n\n${HELP}`);
+    console.error(usageLine("registrar", e));
     return 2;
   }
   if (parsed === "help") {

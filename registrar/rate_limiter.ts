@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import type { RateLimit } from "./rate_limiter.ts";
+ * import type { RateLimit } from "@rserpool/rserpool/registrar";
  * const limit: RateLimit = { rate: 100, burst: 200 };
  * ```
  */
@@ -25,7 +25,7 @@ export interface RateLimit {
  *
  * @example
  * ```ts
- * import { TokenBucket } from "./rate_limiter.ts";
+ * import { TokenBucket } from "@rserpool/rserpool/registrar";
  * let now = 0;
  * const bucket = new TokenBucket({ rate: 1, burst: 2 }, () => now);
  * [bucket.take(), bucket.take(), bucket.take()]; // [true, true, false]

@@ -739,7 +739,7 @@ export class Registrar implements AsyncDisposable {
       if (!e.silent && peer.errors.take()) {
         this.#send(peer, {
           type: "error",
-          error: [{ code: e.cause, info: e.data ?? new Uint8Array() }],
+          error: [{ code: e.errorCause, info: e.data ?? new Uint8Array() }],
         });
       }
       return;
@@ -944,7 +944,7 @@ export class Registrar implements AsyncDisposable {
       }).entry;
     } catch (e) {
       if (!(e instanceof HandlespaceError)) throw e;
-      this.#reject(peer, poolHandle, pe.identifier, e.cause, policyInfo(pe));
+      this.#reject(peer, poolHandle, pe.identifier, e.errorCause, policyInfo(pe));
       logger.info("Registration of PE {id} in {pool} rejected: {reason}", {
         id: hex8(pe.identifier),
         pool: handleText(poolHandle),

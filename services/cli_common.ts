@@ -6,7 +6,7 @@
 
 import type { MulticastOptions } from "../transport/multicast.ts";
 import { type EndpointAddress, parseEndpointAddress } from "../transport/open.ts";
-import { parseCount, UsageError } from "../cli/options.ts";
+import { LOG_LEVELS_TEXT, parseCount, UsageError } from "../cli/options.ts";
 import { services } from "./mod.ts";
 import type { Service } from "./service.ts";
 
@@ -29,7 +29,7 @@ export const COMMON_HELP = `  --service NAME               ${Object.keys(service
   --registrar ADDR             registrar [sctp:|tcp:]HOST[:PORT], repeatable (default port 3863)
   --announce GROUP:PORT        also find registrars by SERVER_ANNOUNCE on this group
   --announce-interface ADDR    interface address for --announce (default 127.0.0.1)
-  --log-level LEVEL            trace, debug, info, warning, error (default warning)
+  --log-level LEVEL            ${LOG_LEVELS_TEXT} (default warning)
   --sctp-udp-port N            local UDP port of every SCTP association and listener of the
                                process (SCTP over UDP, RFC 6951); 9899 to talk to RSPLIB
                                (default: a listener's SCTP port, else a free port)

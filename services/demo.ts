@@ -9,19 +9,57 @@
 
 import { parseArgs } from "node:util";
 import { Child } from "../cli/child.ts";
+import { parseCount, parseDuration, UsageError, usageLine } from "../cli/options.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    "steps": { type: "string", default: "40" },
-    "kill-at": { type: "string", default: "15" },
-    "interval": { type: "string", default: "100ms" },
-    "protocol": { type: "string", default: "tcp" },
-  },
-});
-const steps = Number(values.steps);
-const killAt = Number(values["kill-at"]);
-const protocol = values.protocol === "sctp" ? "sctp" : "tcp";
+const HELP = `Usage: demo [options]
+
+A registrar, three Calc pool elements and a pool user, each its own process on loopback; the
+PE the PU uses is killed mid-computation and the session fails over with its state cookie.
+
+Options:
+  --steps N          calculation steps of the PU (default 40)
+  --kill-at N        step at which the PU's PE is killed (default 15)
+  --interval TIME    pause between steps (default 100ms)
+  --protocol P       tcp or sctp (SCTP over UDP) (default tcp)
+  -h, --help         this text
+`;
+
+function parseDemoArgs(
+  args: string[],
+): { steps: number; killAt: number; interval: string; protocol: string } {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      "steps": { type: "string", default: "40" },
+      "kill-at": { type: "string", default: "15" },
+      "interval": { type: "string", default: "100ms" },
+      "protocol": { type: "string", default: "tcp" },
+      "help": { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  const steps = parseCount("--steps", values.steps, 1);
+  const killAt = parseCount("--kill-at", values["kill-at"], 1);
+  parseDuration("--interval", values.interval);
+  if (values.protocol !== "tcp" && values.protocol !== "sctp") {
+    throw new UsageError(`--protocol: expected tcp or sctp, got '${values.protocol}'`);
+  }
+  return { steps, killAt, interval: values.interval, protocol: values.protocol };
+}
+
+let parsed: { steps: number; killAt: number; interval: string; protocol: string };
+try {
+  parsed = parseDemoArgs(Deno.args);
+} catch (e) {
+  console.error(usageLine("demo", e));
+  Deno.exit(2);
+}
+const { steps, killAt, interval } = parsed;
+const protocol = parsed.protocol === "sctp" ? "sctp" : "tcp";
 
 const say = (line: string) => console.log(line);
 const children: Child[] = [];
@@ -80,7 +118,7 @@ async function main(): Promise<number> {
     "--count",
     String(steps),
     "--interval",
-    values.interval,
+    interval,
     "--request-timeout",
     "2s",
   ]);

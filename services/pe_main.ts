@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import { PoolElement } from "../asap/pool_element.ts";
 import { setUpLogging } from "../cli/logging.ts";
-import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
+import { parseCount, parseDuration, parseLogLevel, UsageError, usageLine } from "../cli/options.ts";
 import { parseMultiHomedAddress } from "../transport/open.ts";
 import { isPolicyName, policyFields } from "../wire/parameters.ts";
 import type { Policy } from "../wire/types.ts";
@@ -116,7 +116,7 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
   } catch (e) {
-    console.error(`pe: ${(e as Error).message}\n\n${HELP}`);
+    console.error(usageLine("pe", e));
     return 2;
   }
   let start: Parameters<typeof PoolElement.start>[0];
@@ -185,7 +185,7 @@ async function main(args: string[]): Promise<number> {
     };
     await setUpLogging(parseLogLevel("--log-level", values["log-level"] ?? "warning"));
   } catch (e) {
-    console.error(`pe: ${(e as Error).message}`);
+    console.error(usageLine("pe", e));
     return 2;
   }
   const logger = getLogger(["rserpool", "services", "pe"]);
@@ -227,7 +227,7 @@ async function main(args: string[]): Promise<number> {
   const stop = () => stopped.resolve();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  await stopped.promise;
+  await Promise.race([stopped.promise, pe.closed]);
   await service.stop?.(context);
   await pe.close();
   Deno.removeSignalListener("SIGINT", stop);

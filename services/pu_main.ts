@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { PoolUser } from "../asap/pool_user.ts";
 import { setUpLogging } from "../cli/logging.ts";
-import { parseCount, parseDuration, parseLogLevel, UsageError } from "../cli/options.ts";
+import { parseCount, parseDuration, parseLogLevel, UsageError, usageLine } from "../cli/options.ts";
 import { ipAddressFamily } from "../wire/address.ts";
 import { createCalcApp } from "./calc_app.ts";
 import {
@@ -69,7 +69,7 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
   } catch (e) {
-    console.error(`pu: ${(e as Error).message}\n\n${HELP}`);
+    console.error(usageLine("pu", e));
     return 2;
   }
   let pu: PoolUser;
@@ -116,7 +116,7 @@ async function main(args: string[]): Promise<number> {
       ...udpPortsOf(values["sctp-udp-port"], values["sctp-remote-udp-port"]),
     });
   } catch (e) {
-    console.error(`pu: ${(e as Error).message}`);
+    console.error(usageLine("pu", e));
     return 2;
   }
   const print = (line: string) => console.log(line);

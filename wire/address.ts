@@ -12,7 +12,7 @@ import { ErrorCause, WireError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import { writeIpAddress } from "./address.ts";
+ * import { writeIpAddress } from "@rserpool/rserpool/wire";
  * const out = new Uint8Array(16);
  * writeIpAddress("127.0.0.1", out, 0); // 4; out starts 7f 00 00 01
  * ```
@@ -28,7 +28,7 @@ export function writeIpAddress(text: string, out: Uint8Array, offset: number): 4
  *
  * @example
  * ```ts
- * import { ipAddressFamily } from "./address.ts";
+ * import { ipAddressFamily } from "@rserpool/rserpool/wire";
  * ipAddressFamily("::1"); // "ipv6"
  * ```
  */
@@ -139,7 +139,7 @@ function fillIpv6(groups: number[], gap: number, out: Uint8Array, offset: number
  *
  * @example
  * ```ts
- * import { formatIpv4 } from "./address.ts";
+ * import { formatIpv4 } from "@rserpool/rserpool/wire";
  * formatIpv4(new Uint8Array([127, 0, 0, 1]), 0); // "127.0.0.1"
  * ```
  */
@@ -154,7 +154,7 @@ export function formatIpv4(bytes: Uint8Array, offset: number): string {
  *
  * @example
  * ```ts
- * import { formatIpv6 } from "./address.ts";
+ * import { formatIpv6 } from "@rserpool/rserpool/wire";
  * const b = new Uint8Array(16);
  * b[15] = 1;
  * formatIpv6(b, 0); // "::1"

@@ -9,7 +9,7 @@
  *
  * @example Naming a cause
  * ```ts
- * import { ErrorCause } from "./errors.ts";
+ * import { ErrorCause } from "@rserpool/rserpool/wire";
  * const code: number = ErrorCause.UnknownPoolHandle; // 0x9
  * ```
  */
@@ -60,7 +60,7 @@ const CAUSE_NAMES: Record<number, string> = {
  *
  * @example
  * ```ts
- * import { errorCauseName } from "./errors.ts";
+ * import { errorCauseName } from "@rserpool/rserpool/wire";
  * errorCauseName(0x9); // "Unknown Pool Handle"
  * ```
  */
@@ -83,6 +83,8 @@ export interface WireErrorOptions {
    * parameter whose type has the high bits `00`).
    */
   silent?: boolean;
+  /** The error that led to this one (error chaining, `Error.cause`). */
+  cause?: unknown;
 }
 
 /**
@@ -91,17 +93,18 @@ export interface WireErrorOptions {
  *
  * @example Telling a malformed message apart
  * ```ts
- * import { decodeAsapMessage, ErrorCause, WireError } from "../mod.ts";
+ * import { decodeAsapMessage } from "@rserpool/rserpool/asap";
+ * import { ErrorCause, WireError } from "@rserpool/rserpool/wire";
  * try {
  *   decodeAsapMessage(new Uint8Array([0x05, 0x00, 0x00, 0x40]));
  * } catch (e) {
- *   if (e instanceof WireError) console.log(e.cause === ErrorCause.InvalidValues, e.offset);
+ *   if (e instanceof WireError) console.log(e.errorCause === ErrorCause.InvalidValues, e.offset);
  * }
  * ```
  */
 export class WireError extends Error {
-  /** The RFC 5354 error cause code. */
-  override readonly cause: number;
+  /** The RFC 5354 error cause code (see {@linkcode ErrorCause}). */
+  readonly errorCause: number;
   /** Byte offset into the decoded buffer, or -1 when encoding. */
   readonly offset: number;
   /** Bytes for the cause-specific information of the error report, if any. */
@@ -110,10 +113,10 @@ export class WireError extends Error {
   readonly silent: boolean;
 
   /** Creates an error with a cause code and a message in sentence case. */
-  constructor(cause: number, message: string, options: WireErrorOptions = {}) {
-    super(message);
+  constructor(errorCause: number, message: string, options: WireErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "WireError";
-    this.cause = cause;
+    this.errorCause = errorCause;
     this.offset = options.offset ?? -1;
     this.data = options.data;
     this.silent = options.silent ?? false;

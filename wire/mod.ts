@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { ErrorCause, WireError } from "./mod.ts";
+ * import { ErrorCause, WireError } from "@rserpool/rserpool/wire";
  * const e = new WireError(ErrorCause.InvalidValues, "Bad value", { offset: 4 });
- * e.cause; // 3
+ * e.errorCause; // 3
  * ```
  *
  * @module

@@ -26,7 +26,7 @@ import { WireWriter } from "./writer.ts";
  *
  * @example
  * ```ts
- * import { WIRE_LIMITS } from "./parameters.ts";
+ * import { WIRE_LIMITS } from "@rserpool/rserpool/wire";
  * WIRE_LIMITS.maxAddressesPerTransport; // 64
  * ```
  */
@@ -75,7 +75,7 @@ for (const [name, code] of Object.entries(PolicyCode)) {
  *
  * @example
  * ```ts
- * import { policyFields } from "./parameters.ts";
+ * import { policyFields } from "@rserpool/rserpool/wire";
  * policyFields("least-used-degradation"); // ["load", "loadDegradation"]
  * ```
  */
@@ -88,7 +88,7 @@ export function policyFields(name: PolicyName): readonly string[] {
  *
  * @example
  * ```ts
- * import { isPolicyName } from "./parameters.ts";
+ * import { isPolicyName } from "@rserpool/rserpool/wire";
  * isPolicyName("least-used"); // true
  * ```
  */
@@ -243,7 +243,7 @@ const freezeWriter = new WireWriter();
  *
  * @example
  * ```ts
- * import { freezePoolElement } from "./parameters.ts";
+ * import { freezePoolElement } from "@rserpool/rserpool/wire";
  * const pe = freezePoolElement({
  *   identifier: 1,
  *   homeRegistrarId: 0,

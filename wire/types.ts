@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { ParameterType } from "./types.ts";
+ * import { ParameterType } from "@rserpool/rserpool/wire";
  * ParameterType.PoolHandle; // 0x0009
  * ```
  */
@@ -66,7 +66,7 @@ export type TransportUse = "data" | "data-control";
  *
  * @example An SCTP endpoint with two addresses
  * ```ts
- * import type { TransportParameter } from "./types.ts";
+ * import type { TransportParameter } from "@rserpool/rserpool/wire";
  * const t: TransportParameter = {
  *   protocol: "sctp",
  *   port: 7,
@@ -143,7 +143,7 @@ export interface DccpTransportParameter {
  *
  * @example
  * ```ts
- * import { PolicyCode } from "./types.ts";
+ * import { PolicyCode } from "@rserpool/rserpool/wire";
  * PolicyCode["least-used"]; // 0x40000001
  * ```
  */
@@ -176,7 +176,7 @@ export type PolicyName = keyof typeof PolicyCode;
  *
  * @example
  * ```ts
- * import type { Policy } from "./types.ts";
+ * import type { Policy } from "@rserpool/rserpool/wire";
  * const p: Policy = { name: "least-used", load: 0x40000000 }; // 25 % loaded
  * ```
  */
@@ -213,7 +213,7 @@ export type Policy =
  *
  * @example
  * ```ts
- * import type { PoolElementParameter } from "./types.ts";
+ * import type { PoolElementParameter } from "@rserpool/rserpool/wire";
  * const pe: PoolElementParameter = {
  *   identifier: 0x1234,
  *   homeRegistrarId: 0,
@@ -243,7 +243,7 @@ export interface PoolElementParameter {
  *
  * @example
  * ```ts
- * import type { ServerInformation } from "./types.ts";
+ * import type { ServerInformation } from "@rserpool/rserpool/wire";
  * const s: ServerInformation = {
  *   serverId: 0x11223344,
  *   transport: { protocol: "sctp", port: 9901, transportUse: "data", addresses: ["127.0.0.1"] },
@@ -262,7 +262,7 @@ export interface ServerInformation {
  *
  * @example
  * ```ts
- * import type { OperationErrorCause } from "./types.ts";
+ * import type { OperationErrorCause } from "@rserpool/rserpool/wire";
  * const c: OperationErrorCause = { code: 0x9, info: new Uint8Array() }; // Unknown Pool Handle
  * ```
  */
@@ -278,7 +278,7 @@ export interface OperationErrorCause {
  *
  * @example
  * ```ts
- * import type { DecodedExtras } from "./types.ts";
+ * import type { DecodedExtras } from "@rserpool/rserpool/wire";
  * const extras: DecodedExtras = { unrecognized: [new Uint8Array([0xc0, 0x01, 0x00, 0x04])] };
  * ```
  */

@@ -16,7 +16,7 @@ import { formatId, poolHandleText } from "./status.ts";
  *
  * @example
  * ```ts
- * import type { FeedRecord } from "./event_feed.ts";
+ * import type { FeedRecord } from "@rserpool/rserpool/registrar";
  * const line = (r: FeedRecord) => `${r.time} ${r.type} ${r.pool ?? ""} ${r.pe ?? ""}`;
  * ```
  */
@@ -58,7 +58,7 @@ export interface FeedRecord {
  *
  * @example
  * ```ts
- * import type { FeedCounts } from "./event_feed.ts";
+ * import type { FeedCounts } from "@rserpool/rserpool/registrar";
  * const drops = (c: FeedCounts) => c.rateLimited.registration;
  * ```
  */
@@ -74,7 +74,7 @@ export interface FeedCounts {
  *
  * @example
  * ```ts
- * import type { EventFeedOptions } from "./event_feed.ts";
+ * import type { EventFeedOptions } from "@rserpool/rserpool/registrar";
  * const options: EventFeedOptions = { capacity: 500 };
  * ```
  */
@@ -96,7 +96,7 @@ type RateLimitKind = keyof FeedCounts["rateLimited"];
  *
  * @example
  * ```ts ignore
- * import { EventFeed } from "./event_feed.ts";
+ * import { EventFeed } from "@rserpool/rserpool/registrar";
  * using feed = new EventFeed(registrar);
  * const stop = feed.subscribe((record) => console.log(record.type, record.pe));
  * ```

@@ -16,7 +16,7 @@ import { formatId } from "./status.ts";
  *
  * @example
  * ```ts
- * import { METRICS_CONTENT_TYPE } from "./metrics.ts";
+ * import { METRICS_CONTENT_TYPE } from "@rserpool/rserpool/registrar";
  * new Response("", { headers: { "content-type": METRICS_CONTENT_TYPE } });
  * ```
  */

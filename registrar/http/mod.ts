@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts ignore
- * import { Registrar } from "../mod.ts";
- * import { RegistrarHttpServer } from "./mod.ts";
+ * import { Registrar } from "@rserpool/rserpool/registrar";
+ * import { RegistrarHttpServer } from "@rserpool/rserpool/registrar";
  * const registrar = await Registrar.start({
  *   asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 3863 }],
  *   announce: false,

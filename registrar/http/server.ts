@@ -36,7 +36,7 @@ const logger = getLogger(["rserpool", "registrar", "http"]);
  *
  * @example
  * ```ts
- * import type { RegistrarHttpServerOptions } from "./server.ts";
+ * import type { RegistrarHttpServerOptions } from "@rserpool/rserpool/registrar";
  * const options: RegistrarHttpServerOptions = { hostname: "127.0.0.1", port: 8080 };
  * ```
  */
@@ -62,7 +62,7 @@ export interface RegistrarHttpServerOptions {
  *
  * @example
  * ```ts
- * import type { HttpAddress } from "./server.ts";
+ * import type { HttpAddress } from "@rserpool/rserpool/registrar";
  * const a: HttpAddress = { hostname: "127.0.0.1", port: 8080 };
  * ```
  */
@@ -111,8 +111,8 @@ function problem(status: number, message: string, headers: Record<string, string
  *
  * @example
  * ```ts ignore
- * import { Registrar } from "../registrar.ts";
- * import { RegistrarHttpServer } from "./server.ts";
+ * import { Registrar } from "@rserpool/rserpool/registrar";
+ * import { RegistrarHttpServer } from "@rserpool/rserpool/registrar";
  * await using registrar = await Registrar.start({ announce: false });
  * await using http = await RegistrarHttpServer.start(registrar, { port: 0 });
  * console.log(`http://127.0.0.1:${http.address.port}/`);

@@ -135,4 +135,19 @@ Deno.test("the registrar program answers --help and refuses bad flags with exit 
   const bad = await run(["--max-pes", "many"]);
   assert.equal(bad.code, 2);
   assert.match(bad.text, /--max-pes/);
+  assert.equal(bad.text.trim().split("\n").length, 1, bad.text);
+  assert.match(bad.text, /see registrar --help/);
+});
+
+Deno.test("registrar --local: loopback defaults that --asap, --announce-interface and --http replace", () => {
+  const local = parseRegistrarArgs(["--local"]);
+  assert.ok(local !== "help");
+  assert.equal(local.options.asap?.length, 2);
+  assert.deepEqual(local.http, { hostname: "127.0.0.1", port: 8080 });
+  const other = parseRegistrarArgs(["--local", "--asap", "tcp:127.0.0.1:3870", "--http", "off"]);
+  assert.ok(other !== "help");
+  assert.equal(other.options.asap?.length, 1);
+  assert.equal(other.http, undefined);
+  const announce = other.options.announce;
+  assert.ok(announce !== false && announce?.interfaceAddress === "127.0.0.1");
 });

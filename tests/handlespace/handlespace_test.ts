@@ -39,7 +39,7 @@ function causeOf(f: () => unknown): number {
   try {
     f();
   } catch (e) {
-    if (e instanceof HandlespaceError) return e.cause;
+    if (e instanceof HandlespaceError) return e.errorCause;
     throw e;
   }
   throw new Error("no error thrown");

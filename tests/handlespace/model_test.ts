@@ -158,7 +158,7 @@ function run(cfg: RunConfig): Record<string, number> {
         got = hs.registerPoolElement(handle, pe, { allowOwnerChange, userData: step }).isNew;
       } catch (e) {
         if (!(e instanceof HandlespaceError)) throw e;
-        got = e.cause;
+        got = e.errorCause;
       }
       assert.equal(got, want, `register at step ${step}`);
       count(typeof want === "number" ? `error ${want}` : want ? "new" : "update");

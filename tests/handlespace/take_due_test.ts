@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Handlespace } from "../../mod.ts";
+import { Handlespace } from "../../handlespace/mod.ts";
 import { tcpPoolElement } from "../support/messages.ts";
 
 Deno.test("takeDue returns due PEs, keeps them registered and stops their timers", () => {

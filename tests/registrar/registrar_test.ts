@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { ErrorCause } from "../../mod.ts";
+import { ErrorCause } from "../../wire/mod.ts";
 import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
 import type { EndpointAddress } from "../../transport/open.ts";
 import { AsapClient, pe, text } from "../support/asap_client.ts";
 import { asapSamples } from "../support/messages.ts";
-import { encodeAsapMessage } from "../../mod.ts";
+import { encodeAsapMessage } from "../../asap/mod.ts";
 import { mutate } from "../wire/fuzz.ts";
 import { SeededRandom } from "../support/random.ts";
 

@@ -2,7 +2,8 @@
 // `deno run` of this project's programs on loopback, killed and restarted.
 
 import assert from "node:assert/strict";
-import { encodeAsapMessage, ErrorCause } from "../../mod.ts";
+import { encodeAsapMessage } from "../../asap/mod.ts";
+import { ErrorCause } from "../../wire/mod.ts";
 import type { EndpointAddress } from "../../transport/open.ts";
 import { AsapClient, text } from "../support/asap_client.ts";
 import { asapSamples } from "../support/messages.ts";

@@ -1,11 +1,7 @@
 // A raw ASAP client for tests: sends messages on an association and hands back what arrives.
 
-import {
-  type AsapMessage,
-  decodeAsapMessage,
-  encodeAsapMessage,
-  type PoolElementParameter,
-} from "../../mod.ts";
+import { type AsapMessage, decodeAsapMessage, encodeAsapMessage } from "../../asap/mod.ts";
+import type { PoolElementParameter } from "../../wire/mod.ts";
 import { type EndpointAddress, openAssociation } from "../../transport/open.ts";
 import type { Association } from "../../transport/types.ts";
 

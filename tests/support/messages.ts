@@ -1,6 +1,8 @@
 // Realistic ASAP and ENRP messages of every type, for round trips, fuzzing and benchmarks.
 
-import type { AsapMessage, EnrpMessage, PoolElementParameter } from "../../mod.ts";
+import type { AsapMessage } from "../../asap/mod.ts";
+import type { EnrpMessage } from "../../enrp/mod.ts";
+import type { PoolElementParameter } from "../../wire/mod.ts";
 
 const text = new TextEncoder();
 

@@ -4,13 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type AsapMessage,
-  decodeAsapMessage,
-  decodeEnrpMessage,
-  encodeAsapMessage,
-  encodeEnrpMessage,
-} from "../../mod.ts";
+import { type AsapMessage, decodeAsapMessage, encodeAsapMessage } from "../../asap/mod.ts";
+import { decodeEnrpMessage, encodeEnrpMessage } from "../../enrp/mod.ts";
 import {
   type Association,
   type AssociationEvent,

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { encodeAsapMessage } from "../../mod.ts";
+import { encodeAsapMessage } from "../../asap/mod.ts";
 import {
   type Association,
   type AssociationEvent,

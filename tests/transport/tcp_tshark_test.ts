@@ -5,12 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  AsapMessageType,
-  encodeAsapMessage,
-  encodeEnrpMessage,
-  EnrpMessageType,
-} from "../../mod.ts";
+import { AsapMessageType, encodeAsapMessage } from "../../asap/mod.ts";
+import { encodeEnrpMessage, EnrpMessageType } from "../../enrp/mod.ts";
 import { type Association, connectTcp, listenTcp } from "../../transport/tcp/mod.ts";
 import { decodeCapture, startCapture } from "../support/capture.ts";
 import { asapSamples, enrpSamples } from "../support/messages.ts";

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatIpv4, formatIpv6, ipAddressFamily, WireError, writeIpAddress } from "../../mod.ts";
+import {
+  formatIpv4,
+  formatIpv6,
+  ipAddressFamily,
+  WireError,
+  writeIpAddress,
+} from "../../wire/mod.ts";
 
 function roundTrip(text: string): string {
   const out = new Uint8Array(16);

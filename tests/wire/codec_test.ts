@@ -3,16 +3,15 @@ import {
   type AsapMessage,
   AsapMessageType,
   decodeAsapMessage,
-  decodeEnrpMessage,
   encodeAsapMessage,
+} from "../../asap/mod.ts";
+import {
+  decodeEnrpMessage,
   encodeEnrpMessage,
   type EnrpMessage,
   EnrpMessageType,
-  freezePoolElement,
-  type Policy,
-  PolicyCode,
-  type PolicyName,
-} from "../../mod.ts";
+} from "../../enrp/mod.ts";
+import { freezePoolElement, type Policy, PolicyCode, type PolicyName } from "../../wire/mod.ts";
 import {
   asapSamples,
   enrpSamples,

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  decodeAsapMessage,
-  decodeEnrpMessage,
-  encodeAsapMessage,
-  encodeEnrpMessage,
-  ErrorCause,
-  WireError,
-} from "../../mod.ts";
+import { decodeAsapMessage, encodeAsapMessage } from "../../asap/mod.ts";
+import { decodeEnrpMessage, encodeEnrpMessage } from "../../enrp/mod.ts";
+import { ErrorCause, WireError } from "../../wire/mod.ts";
 import { handle, samplePoolElement, tcpPoolElement } from "../support/messages.ts";
 
 function wireError(fn: () => unknown, cause: number, offset?: number): WireError {
@@ -14,7 +9,7 @@ function wireError(fn: () => unknown, cause: number, offset?: number): WireError
     fn();
   } catch (e) {
     assert.ok(e instanceof WireError, `expected WireError, got ${e}`);
-    assert.equal(e.cause, cause, e.message);
+    assert.equal(e.errorCause, cause, e.message);
     if (offset !== undefined) assert.equal(e.offset, offset, e.message);
     return e;
   }

@@ -2,13 +2,9 @@
 // whatever decodes must encode again and decode to the same message.
 
 import { isDeepStrictEqual } from "node:util";
-import {
-  decodeAsapMessage,
-  decodeEnrpMessage,
-  encodeAsapMessage,
-  encodeEnrpMessage,
-  WireError,
-} from "../../mod.ts";
+import { decodeAsapMessage, encodeAsapMessage } from "../../asap/mod.ts";
+import { decodeEnrpMessage, encodeEnrpMessage } from "../../enrp/mod.ts";
+import { WireError } from "../../wire/mod.ts";
 import { asapSamples, enrpSamples } from "../support/messages.ts";
 import { SeededRandom } from "../support/random.ts";
 

@@ -6,19 +6,15 @@
  */
 
 import assert from "node:assert/strict";
+import { type AsapMessage, AsapMessageType, encodeAsapMessage } from "../../asap/mod.ts";
+import { encodeEnrpMessage, type EnrpMessage, EnrpMessageType } from "../../enrp/mod.ts";
 import {
-  type AsapMessage,
-  AsapMessageType,
-  encodeAsapMessage,
-  encodeEnrpMessage,
-  type EnrpMessage,
-  EnrpMessageType,
   ErrorCause,
   type Policy,
   PolicyCode,
   type PoolElementParameter,
   type TransportParameter,
-} from "../../mod.ts";
+} from "../../wire/mod.ts";
 import { PPID, sctpOverUdpPacket, udpPacket, writePcap } from "../support/pcap.ts";
 import {
   decodePcap,
