@@ -45,7 +45,7 @@ import {
  *
  * @example A registrar on loopback that announces on loopback only
  * ```ts
- * import type { RegistrarOptions } from "./registrar.ts";
+ * import type { RegistrarOptions } from "@rserpool/rserpool/registrar";
  * const options: RegistrarOptions = {
  *   asap: [{ protocol: "sctp", hostname: "127.0.0.1", port: 3863 }],
  *   announce: { group: "239.0.0.50", port: 3863, interfaceAddress: "127.0.0.1" },
@@ -151,7 +151,7 @@ export interface RegistrarOptions extends SctpUdpPorts {
  *
  * @example
  * ```ts
- * import type { RegistrarStats } from "./registrar.ts";
+ * import type { RegistrarStats } from "@rserpool/rserpool/registrar";
  * const describe = (s: RegistrarStats) => `${s.registrations} registrations`;
  * ```
  */
@@ -197,7 +197,7 @@ export interface RegistrarStats {
  *
  * @example
  * ```ts
- * import type { RegistrarPeState } from "./registrar.ts";
+ * import type { RegistrarPeState } from "@rserpool/rserpool/registrar";
  * const waiting = (s: RegistrarPeState) => s.awaitingAck;
  * ```
  */
@@ -221,6 +221,8 @@ export interface RegistrarPeState {
   reporters?: Map<Association, number>;
   /** True while a keep-alive sent because of reports waits for its answer. */
   probing?: boolean;
+  /** Its periodic ENDPOINT_KEEP_ALIVE, encoded at the first one (never changed after). */
+  keepAlive?: Uint8Array;
 }
 
 interface Peer {
@@ -279,7 +281,7 @@ function isWildcard(address: string): boolean {
  *
  * @example
  * ```ts ignore
- * import { Registrar } from "./registrar.ts";
+ * import { Registrar } from "@rserpool/rserpool/registrar";
  * await using registrar = await Registrar.start({
  *   asap: [{ protocol: "sctp", hostname: "127.0.0.1", port: 3863 }],
  *   announce: false,
@@ -417,6 +419,9 @@ export class Registrar implements AsyncDisposable {
           }
           : {
             sctp: {
+              // RFC 9260's 30 s: keep-alives probe the PEs; 2 s would cost a packet per
+              // association and second (DATA acknowledged on a path also postpones them).
+              heartbeatInterval: 30_000,
               maxMessageSize: 65_536,
               receiveBufferSize: 256 * 1024,
               sendBufferSize: limits.maxUnsentBytes,
@@ -686,6 +691,12 @@ export class Registrar implements AsyncDisposable {
       logger.error("Could not encode {type}: {error}", { type: message.type, error: String(e) });
       return;
     }
+    this.#sendBytes(peer, bytes, true);
+  }
+
+  /** Sends encoded bytes; `transfer` when they were encoded for this send alone. */
+  #sendBytes(peer: Peer, bytes: Uint8Array, transfer: boolean): void {
+    if (peer.association.closed) return;
     const size = bytes.length;
     if (
       peer.unsentBytes + size > this.#limits.maxUnsentBytes ||
@@ -697,8 +708,8 @@ export class Registrar implements AsyncDisposable {
     }
     peer.unsentBytes += size;
     this.#unsentBytes += size;
-    // The bytes were encoded for this send: handed over, not copied.
-    peer.association.send(bytes, { ppid: ASAP_PPID, transfer: true }).catch(() => {}).finally(
+    // Bytes encoded for this send are handed over, not copied.
+    peer.association.send(bytes, { ppid: ASAP_PPID, transfer }).catch(() => {}).finally(
       () => {
         peer.unsentBytes -= size;
         this.#unsentBytes -= size;
@@ -938,7 +949,7 @@ export class Registrar implements AsyncDisposable {
     try {
       entry = this.handlespace.registerPoolElement(poolHandle, stored, {
         userData: state,
-        expiresAt: Math.min(lifetimeEnd, now + this.#options.keepAliveInterval),
+        expiresAt: Math.min(lifetimeEnd, this.#nextKeepAlive(now, 0.5)),
         // A PE that registered at a peer before and comes to us makes us its home.
         allowOwnerChange: true,
       }).entry;
@@ -1053,9 +1064,18 @@ export class Registrar implements AsyncDisposable {
     state.probing = false;
     state.reporters?.clear();
     state.badReports = 0;
-    const next = Math.min(state.lifetimeEnd, this.#clock() + this.#options.keepAliveInterval);
+    const next = Math.min(state.lifetimeEnd, this.#nextKeepAlive(this.#clock(), 0.8));
     this.handlespace.setExpiry(poolHandle, identifier, next);
     this.#schedule();
+  }
+
+  /**
+   * When to send a PE its next keep-alive: at a random point in the last `1 - spread` of the
+   * interval, so that PEs registered (or answering) together drift apart instead of being
+   * probed in the same burst every interval, and none waits longer than the interval.
+   */
+  #nextKeepAlive(now: number, spread: number): number {
+    return now + this.#options.keepAliveInterval * (spread + (1 - spread) * Math.random());
   }
 
   /**
@@ -1192,13 +1212,15 @@ export class Registrar implements AsyncDisposable {
         }
         if (peer !== undefined) {
           this.stats.keepAlivesSent++;
-          this.#send(peer, {
+          // Encoded once per PE: the same bytes probe it every interval.
+          state.keepAlive ??= encodeAsapMessage({
             type: "endpoint-keep-alive",
             home: false,
             serverId: this.serverId,
             poolHandle: entry.poolHandle,
             identifier: entry.poolElement.identifier,
           });
+          this.#sendBytes(peer, state.keepAlive, false);
         }
         this.handlespace.setExpiry(
           entry.poolHandle,

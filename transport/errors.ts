@@ -18,7 +18,7 @@
  *
  * @example
  * ```ts
- * import type { TransportErrorCode } from "./errors.ts";
+ * import type { TransportErrorCode } from "@rserpool/rserpool/transport";
  * const code: TransportErrorCode = "timeout";
  * ```
  */
@@ -36,7 +36,7 @@ export type TransportErrorCode =
  *
  * @example
  * ```ts
- * import { TransportError } from "./errors.ts";
+ * import { TransportError } from "@rserpool/rserpool/transport";
  * const e = new TransportError("closed", "Association is closed");
  * e.code; // "closed"
  * ```

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts ignore
- * import { connectSctp } from "./mod.ts";
+ * import { connectSctp } from "@rserpool/rserpool/transport";
  * const association = await connectSctp({ hostname: "127.0.0.1", port: 3863 });
  * await association.send(new Uint8Array([1, 2, 3]), { ppid: 11 });
  * await association.close();

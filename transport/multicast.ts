@@ -14,7 +14,7 @@ import { TransportError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import type { MulticastOptions } from "./multicast.ts";
+ * import type { MulticastOptions } from "@rserpool/rserpool/transport";
  * const loopbackOnly: MulticastOptions = {
  *   group: "239.0.0.50",
  *   port: 3863,
@@ -38,7 +38,7 @@ export interface MulticastOptions {
  *
  * @example
  * ```ts ignore
- * import { MulticastSender } from "./multicast.ts";
+ * import { MulticastSender } from "@rserpool/rserpool/transport";
  * const sender = await MulticastSender.open({ group: "239.0.0.50", port: 3863, interfaceAddress: "127.0.0.1" });
  * sender.send(new Uint8Array([0x0a, 0, 0, 8, 0, 0, 0, 1]));
  * sender.close();
@@ -105,7 +105,7 @@ export class MulticastSender {
  *
  * @example
  * ```ts ignore
- * import { MulticastReceiver } from "./multicast.ts";
+ * import { MulticastReceiver } from "@rserpool/rserpool/transport";
  * const r = await MulticastReceiver.open(
  *   { group: "239.0.0.50", port: 3863, interfaceAddress: "127.0.0.1" },
  *   (data, from) => console.log(data.length, from),

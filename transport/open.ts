@@ -19,7 +19,7 @@ import { ipAddressFamily } from "../wire/address.ts";
  *
  * @example
  * ```ts
- * import type { EndpointAddress } from "./open.ts";
+ * import type { EndpointAddress } from "@rserpool/rserpool/transport";
  * const registrar: EndpointAddress = { protocol: "sctp", hostname: "127.0.0.1", port: 3863 };
  * ```
  */
@@ -39,7 +39,7 @@ export interface EndpointAddress {
  *
  * @example
  * ```ts
- * import type { MultiHomedAddress } from "./open.ts";
+ * import type { MultiHomedAddress } from "@rserpool/rserpool/transport";
  * const pe: MultiHomedAddress = {
  *   protocol: "sctp",
  *   hostname: ["10.211.0.2", "10.212.0.2"],
@@ -61,7 +61,7 @@ export interface MultiHomedAddress {
  *
  * @example
  * ```ts
- * import { hostnamesOf } from "./open.ts";
+ * import { hostnamesOf } from "@rserpool/rserpool/transport";
  * hostnamesOf({ protocol: "sctp", hostname: ["10.0.0.1", "10.1.0.1"], port: 9 });
  * // ["10.0.0.1", "10.1.0.1"]
  * hostnamesOf({ protocol: "tcp", hostname: "127.0.0.1", port: 9 }); // ["127.0.0.1"]
@@ -79,7 +79,7 @@ export function hostnamesOf(address: MultiHomedAddress): string[] {
  *
  * @example
  * ```ts
- * import { parseMultiHomedAddress } from "./open.ts";
+ * import { parseMultiHomedAddress } from "@rserpool/rserpool/transport";
  * parseMultiHomedAddress("sctp:10.211.0.2,10.212.0.2:7000", 0);
  * // { protocol: "sctp", hostname: ["10.211.0.2", "10.212.0.2"], port: 7000 }
  * parseMultiHomedAddress("tcp:127.0.0.1:9", 0); // { protocol: "tcp", hostname: "127.0.0.1", port: 9 }
@@ -116,7 +116,7 @@ export function parseMultiHomedAddress(text: string, defaultPort: number): Multi
  *
  * @example
  * ```ts
- * import { parseEndpointAddress } from "./open.ts";
+ * import { parseEndpointAddress } from "@rserpool/rserpool/transport";
  * parseEndpointAddress("tcp:127.0.0.1:3863", 3863);
  * // { protocol: "tcp", hostname: "127.0.0.1", port: 3863 }
  * parseEndpointAddress("[::1]", 3863); // { protocol: "sctp", hostname: "::1", port: 3863 }
@@ -164,7 +164,7 @@ export function parseEndpointAddress(text: string, defaultPort: number): Endpoin
  *
  * @example
  * ```ts
- * import { formatEndpointAddress } from "./open.ts";
+ * import { formatEndpointAddress } from "@rserpool/rserpool/transport";
  * formatEndpointAddress({ protocol: "tcp", hostname: "::1", port: 3863 }); // "tcp:[::1]:3863"
  * ```
  */
@@ -178,7 +178,7 @@ export function formatEndpointAddress(address: EndpointAddress | MultiHomedAddre
  *
  * @example
  * ```ts
- * import type { OpenOptions } from "./open.ts";
+ * import type { OpenOptions } from "@rserpool/rserpool/transport";
  * const asap: OpenOptions = { framing: "rserpool", ppid: 11 };
  * ```
  */
@@ -206,7 +206,7 @@ export interface OpenOptions extends SctpUdpPorts {
  *
  * @example
  * ```ts ignore
- * import { openAssociation } from "./open.ts";
+ * import { openAssociation } from "@rserpool/rserpool/transport";
  * const a = await openAssociation({ protocol: "tcp", hostname: "127.0.0.1", port: 3863 });
  * ```
  */
@@ -241,7 +241,7 @@ export function openAssociation(
  *
  * @example
  * ```ts ignore
- * import { openListener } from "./open.ts";
+ * import { openListener } from "@rserpool/rserpool/transport";
  * const l = await openListener({ protocol: "sctp", hostname: "127.0.0.1", port: 0 });
  * console.log(l.addresses[0].port);
  * ```

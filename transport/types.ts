@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import type { TransportAddress } from "./types.ts";
+ * import type { TransportAddress } from "@rserpool/rserpool/transport";
  * const a: TransportAddress = { hostname: "127.0.0.1", port: 3863 };
  * ```
  */
@@ -26,7 +26,7 @@ export interface TransportAddress {
  *
  * @example
  * ```ts
- * import type { SendOptions } from "./types.ts";
+ * import type { SendOptions } from "@rserpool/rserpool/transport";
  * const asap: SendOptions = { ppid: 11, stream: 0 };
  * ```
  */
@@ -50,7 +50,7 @@ export interface SendOptions {
  *
  * @example
  * ```ts
- * import type { ReceivedMessage } from "./types.ts";
+ * import type { ReceivedMessage } from "@rserpool/rserpool/transport";
  * function isAsap(m: ReceivedMessage): boolean {
  *   return m.ppid === 11;
  * }
@@ -79,7 +79,7 @@ export interface ReceivedMessage {
  *
  * @example
  * ```ts
- * import type { AssociationEvent } from "./types.ts";
+ * import type { AssociationEvent } from "@rserpool/rserpool/transport";
  * function describe(e: AssociationEvent): string {
  *   return e.type === "path-down" ? `lost ${e.address.hostname}` : e.type;
  * }
@@ -100,7 +100,7 @@ export type AssociationEvent =
  *
  * @example Echo every message back
  * ```ts
- * import type { Association } from "./types.ts";
+ * import type { Association } from "@rserpool/rserpool/transport";
  * async function echo(association: Association): Promise<void> {
  *   for await (const m of association) {
  *     await association.send(m.data, { ppid: m.ppid, stream: m.stream });
@@ -141,7 +141,7 @@ export interface Association extends AsyncIterable<ReceivedMessage>, AsyncDispos
  *
  * @example
  * ```ts
- * import type { AssociationListener } from "./types.ts";
+ * import type { AssociationListener } from "@rserpool/rserpool/transport";
  * async function serve(listener: AssociationListener): Promise<void> {
  *   for await (const association of listener) {
  *     console.log("from", association.remoteAddresses[0]);

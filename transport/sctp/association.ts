@@ -84,6 +84,8 @@ interface Path {
   heartbeatSentAt: number;
   heartbeatPending: boolean;
   heartbeatNonce: number;
+  /** When DATA sent on it was last acknowledged (ms): it needs no HEARTBEAT for a while. */
+  lastAcked: number;
   dataSent: number;
 }
 
@@ -163,7 +165,7 @@ const EMPTY = new Uint8Array(0);
  *
  * @example
  * ```ts ignore
- * import { connectSctp } from "./mod.ts";
+ * import { connectSctp } from "@rserpool/rserpool/transport";
  * const association = await connectSctp({ hostname: "127.0.0.1", port: 7 });
  * await association.send(new TextEncoder().encode("hello"), { ppid: 0 });
  * ```
@@ -214,7 +216,8 @@ export class SctpAssociation implements Association {
   #outOfOrderBytes = 0;
   #partial: Partial | undefined;
   #nextSsn: Uint16Array = new Uint16Array(0);
-  #stashed: Map<number, ReceivedMessage>[] = [];
+  /** Ordered messages held back per inbound stream, made when a stream first needs one. */
+  #stashed: (Map<number, ReceivedMessage> | undefined)[] = [];
   #inbox: ReceivedMessage[] = [];
   #inboxHead = 0;
   #inboxBytes = 0;
@@ -544,7 +547,7 @@ export class SctpAssociation implements Association {
     this.#inboundStreams = Math.max(1, p.inboundStreams);
     this.#ssn = new Uint16Array(this.#outboundStreams);
     this.#nextSsn = new Uint16Array(this.#inboundStreams);
-    this.#stashed = Array.from({ length: this.#inboundStreams }, () => new Map());
+    this.#stashed = new Array(this.#inboundStreams);
     this.#lastAdvertised = this.#window();
   }
 
@@ -784,13 +787,13 @@ export class SctpAssociation implements Association {
     }
     const stash = this.#stashed[m.stream];
     if (ssn !== this.#nextSsn[m.stream]) {
-      stash.set(ssn, m);
+      (stash ?? (this.#stashed[m.stream] = new Map())).set(ssn, m);
       this.#inboxBytes += m.data.length + HELD_OVERHEAD;
       return;
     }
     this.#deliver(m);
     let next = (ssn + 1) & 0xffff;
-    while (stash.size > 0) {
+    while (stash !== undefined && stash.size > 0) {
       const s = stash.get(next);
       if (s === undefined) break;
       stash.delete(next);
@@ -1048,7 +1051,10 @@ export class SctpAssociation implements Association {
         rttSample = t - o.sentAt;
       }
       this.#bufferedBytes -= o.payload.length;
-      if (o.path !== undefined) o.path.errors = 0;
+      if (o.path !== undefined) {
+        o.path.errors = 0;
+        o.path.lastAcked = t;
+      }
     }
     if (this.#inflightHead > 512 && this.#inflightHead * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#inflightHead);
@@ -1276,6 +1282,10 @@ export class SctpAssociation implements Association {
       p.heartbeatPending = false;
       p.rto = Math.min(p.rto * 2, this.config.rtoMax);
       if (this.#pathFailure(p)) return;
+    } else if (p.active && p.confirmed && now() - p.lastAcked < this.config.heartbeatInterval) {
+      // RFC 9260 8.3: only idle paths are probed; DATA acknowledged on it lately proved it.
+      this.#scheduleHeartbeat(p, p.lastAcked + this.config.heartbeatInterval - now() + p.rto);
+      return;
     }
     p.heartbeatNonce = this.#host.random();
     p.heartbeatSentAt = now();
@@ -1402,6 +1412,7 @@ export class SctpAssociation implements Association {
       heartbeatSentAt: 0,
       heartbeatPending: false,
       heartbeatNonce: 0,
+      lastAcked: 0,
       dataSent: 0,
     };
     this.#paths.push(p);

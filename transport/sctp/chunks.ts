@@ -139,6 +139,9 @@ export function decodePacket(bytes: Uint8Array): SctpPacket | undefined {
   };
 }
 
+/** First buffer of a packet builder; it doubles, bounded by the MTU, when a packet needs more. */
+const INITIAL_BUILDER_BYTES = 256;
+
 /**
  * Builds packets: a common header, then chunks appended until the packet is full.
  *
@@ -161,7 +164,8 @@ export class PacketBuilder {
   /** A builder of packets up to `mtu` bytes. */
   constructor(mtu: number) {
     this.mtu = mtu;
-    this.#buf = new Uint8Array(Math.max(mtu, 16));
+    // Grown on demand up to the MTU: an idle association's packets are small.
+    this.#buf = new Uint8Array(Math.min(Math.max(mtu, 16), INITIAL_BUILDER_BYTES));
     this.#view = new DataView(this.#buf.buffer);
   }
 
@@ -220,7 +224,9 @@ export class PacketBuilder {
 
   #grow(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + n));
+    const next = new Uint8Array(
+      Math.max(Math.min(this.#buf.length * 2, this.mtu + 4), this.#pos + n),
+    );
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);

@@ -17,7 +17,7 @@ import { TransportError } from "../errors.ts";
  *
  * @example Talking to RSPLIB
  * ```ts
- * import type { SctpUdpPorts } from "./config.ts";
+ * import type { SctpUdpPorts } from "@rserpool/rserpool/transport";
  * const rsplib: SctpUdpPorts = { udpPort: 9899, remoteUdpPort: 9899 };
  * ```
  */
@@ -33,7 +33,7 @@ export interface SctpUdpPorts {
  *
  * @example Faster failure detection than the defaults
  * ```ts
- * import type { SctpTuning } from "./config.ts";
+ * import type { SctpTuning } from "@rserpool/rserpool/transport";
  * const fast: SctpTuning = { heartbeatInterval: 500, pathMaxRetransmits: 2, rtoMax: 1000 };
  * ```
  */

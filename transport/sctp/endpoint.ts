@@ -34,7 +34,7 @@ import { type SctpBinding, SctpStack, type SharedUdpSocket } from "./stack.ts";
  *
  * @example
  * ```ts
- * import type { SctpEndpointOptions } from "./endpoint.ts";
+ * import type { SctpEndpointOptions } from "@rserpool/rserpool/transport";
  * const options: SctpEndpointOptions = { hostname: "127.0.0.1", port: 3863 };
  * ```
  */
@@ -70,7 +70,7 @@ export interface SctpEndpointOptions extends SctpTuning {
  *
  * @example
  * ```ts
- * import type { SctpConnectOptions } from "./endpoint.ts";
+ * import type { SctpConnectOptions } from "@rserpool/rserpool/transport";
  * const options: SctpConnectOptions = { hostname: "127.0.0.1", port: 7, remoteUdpPort: 9899 };
  * ```
  */
@@ -127,7 +127,7 @@ function list(value: string | string[] | undefined, fallback: string): string[] 
  *
  * @example
  * ```ts ignore
- * import { SctpEndpoint } from "./endpoint.ts";
+ * import { SctpEndpoint } from "@rserpool/rserpool/transport";
  * await using endpoint = await SctpEndpoint.open({ hostname: "127.0.0.1", port: 0 });
  * console.log(endpoint.addresses[0].port);
  * ```
@@ -575,7 +575,7 @@ function commonPrefix(a: string, b: string): number {
  *
  * @example Echo server
  * ```ts ignore
- * import { listenSctp } from "./endpoint.ts";
+ * import { listenSctp } from "@rserpool/rserpool/transport";
  * const listener = await listenSctp({ hostname: "127.0.0.1", port: 7000 });
  * for await (const association of listener) {
  *   (async () => {
@@ -596,7 +596,7 @@ export async function listenSctp(options: SctpEndpointOptions = {}): Promise<Sct
  *
  * @example
  * ```ts ignore
- * import { connectSctp } from "./endpoint.ts";
+ * import { connectSctp } from "@rserpool/rserpool/transport";
  * const association = await connectSctp({ hostname: "127.0.0.1", port: 7000 });
  * await association.send(new TextEncoder().encode("ping"), { ppid: 0 });
  * console.log(await association.receive());

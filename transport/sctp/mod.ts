@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts ignore
- * import { connectSctp, listenSctp } from "./mod.ts";
+ * import { connectSctp, listenSctp } from "@rserpool/rserpool/transport";
  * const listener = await listenSctp({ hostname: "127.0.0.1", port: 0 });
  * const client = await connectSctp({ hostname: "127.0.0.1", port: listener.addresses[0].port });
  * const server = await listener.accept();

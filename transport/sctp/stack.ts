@@ -41,7 +41,7 @@ export type SctpPortReceiver = (
  *
  * @example
  * ```ts ignore
- * import { SctpStack } from "./stack.ts";
+ * import { SctpStack } from "@rserpool/rserpool/transport";
  * const binding = await SctpStack.default.bind({
  *   hostnames: ["127.0.0.1"],
  *   udpPort: 0,
@@ -177,7 +177,7 @@ export class SharedUdpSocket {
  *
  * @example
  * ```ts
- * import type { SctpBindRequest } from "./stack.ts";
+ * import type { SctpBindRequest } from "@rserpool/rserpool/transport";
  * const request: SctpBindRequest = {
  *   hostnames: ["0.0.0.0"],
  *   udpPort: 9899,
@@ -206,7 +206,7 @@ export interface SctpBindRequest {
  *
  * @example
  * ```ts ignore
- * import type { SctpBinding } from "./stack.ts";
+ * import type { SctpBinding } from "@rserpool/rserpool/transport";
  * function ports(b: SctpBinding): string {
  *   return `SCTP ${b.sctpPort} over UDP ${b.sockets[0].port}`;
  * }
@@ -235,8 +235,8 @@ export interface SctpStackStats {
  *
  * @example
  * ```ts ignore
- * import { SctpStack } from "./stack.ts";
- * import { listenSctp, connectSctp } from "./endpoint.ts";
+ * import { SctpStack } from "@rserpool/rserpool/transport";
+ * import { listenSctp, connectSctp } from "@rserpool/rserpool/transport";
  * const stack = new SctpStack();
  * // A listener and an outgoing association on the same UDP port 9899:
  * const listener = await listenSctp({ hostname: "127.0.0.1", port: 7, udpPort: 9899, stack });

@@ -26,8 +26,8 @@ import type { ResolvedAssociationOptions } from "./options.ts";
 
 /** Size of the read buffer while no large message is being received. */
 const READ_BUFFER_SIZE = 64 * 1024;
-/** First size of the read buffer. */
-const READ_BUFFER_START = 4 * 1024;
+/** First size of the read buffer: an idle association (a PE's keep-alives) needs no more. */
+const READ_BUFFER_START = 512;
 
 /** A larger read buffer is dropped again when it empties. */
 const READ_BUFFER_KEEP = 256 * 1024;
@@ -75,7 +75,7 @@ function callListener(listener: (event: AssociationEvent) => void, event: Associ
  *
  * @example
  * ```ts ignore
- * import { connectTcp } from "./mod.ts";
+ * import { connectTcp } from "@rserpool/rserpool/transport";
  * await using association = await connectTcp({ hostname: "127.0.0.1", port: 3863 });
  * await association.send(new Uint8Array([1, 2, 3]), { ppid: 11 });
  * ```

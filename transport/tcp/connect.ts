@@ -19,7 +19,7 @@ import {
  *
  * @example
  * ```ts
- * import type { TlsConnectOptions } from "./connect.ts";
+ * import type { TlsConnectOptions } from "@rserpool/rserpool/transport";
  * const tls: TlsConnectOptions = { caCerts: ["-----BEGIN CERTIFICATE-----\n..."], hostname: "localhost" };
  * ```
  */
@@ -39,7 +39,7 @@ export interface TlsConnectOptions {
  *
  * @example
  * ```ts
- * import type { TcpConnectOptions } from "./connect.ts";
+ * import type { TcpConnectOptions } from "@rserpool/rserpool/transport";
  * const options: TcpConnectOptions = { hostname: "127.0.0.1", port: 3863, framing: "rserpool", ppid: 11 };
  * ```
  */
@@ -119,7 +119,7 @@ async function open(options: TcpConnectOptions, signal: AbortSignal): Promise<De
  *
  * @example Send one ASAP message, tshark-readable
  * ```ts ignore
- * import { connectTcp } from "./mod.ts";
+ * import { connectTcp } from "@rserpool/rserpool/transport";
  * const association = await connectTcp({
  *   hostname: "127.0.0.1",
  *   port: 3863,

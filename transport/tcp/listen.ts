@@ -22,7 +22,7 @@ import {
  *
  * @example
  * ```ts
- * import type { TlsListenOptions } from "./listen.ts";
+ * import type { TlsListenOptions } from "@rserpool/rserpool/transport";
  * const tls: TlsListenOptions = {
  *   cert: "-----BEGIN CERTIFICATE-----\n...",
  *   key: "-----BEGIN PRIVATE KEY-----\n...",
@@ -52,7 +52,7 @@ export interface TlsListenOptions {
  *
  * @example
  * ```ts
- * import type { TcpListenOptions } from "./listen.ts";
+ * import type { TcpListenOptions } from "@rserpool/rserpool/transport";
  * const options: TcpListenOptions = { hostname: "127.0.0.1", port: 0 };
  * ```
  */
@@ -283,7 +283,7 @@ async function nodeTlsSource(
  *
  * @example Echo server
  * ```ts ignore
- * import { listenTcp } from "./mod.ts";
+ * import { listenTcp } from "@rserpool/rserpool/transport";
  * const listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
  * console.log("listening on", listener.addresses[0].port);
  * for await (const association of listener) {

@@ -54,7 +54,7 @@
  *
  * @example Echo over the framed TCP association
  * ```ts
- * import { connectTcp, listenTcp } from "./mod.ts";
+ * import { connectTcp, listenTcp } from "@rserpool/rserpool/transport";
  *
  * const listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
  * const client = await connectTcp({ hostname: "127.0.0.1", port: listener.addresses[0].port });

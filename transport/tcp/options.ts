@@ -21,7 +21,7 @@ export const DEFAULT_TIMEOUT = 10_000;
  *
  * @example ENRP control traffic that tshark decodes
  * ```ts
- * import type { TcpAssociationOptions } from "./options.ts";
+ * import type { TcpAssociationOptions } from "@rserpool/rserpool/transport";
  * const enrp: TcpAssociationOptions = { framing: "rserpool", ppid: 12 };
  * ```
  */

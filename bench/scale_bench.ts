@@ -1,0 +1,310 @@
+// `deno task bench:scale`: a registrar supervising many PEs. A registrar process runs with
+// default timers; a load process (this file run with `load`) opens N associations over TCP or
+// SCTP, registers one PE on each (pools of 1,000) and answers every keep-alive. Measured: the
+// registrar's resident memory per PE (its RSS with the PEs minus its RSS before, over N), the
+// registrar's CPU seconds per wall second while it supervises (keep-alives only), and handle
+// resolutions over TCP with 32 outstanding while it supervises, over the same figure with none
+// supervised (one run, the same registrar process). N = 1,000 and 10,000 on both transports,
+// 100,000 over SCTP. The last line of output is one JSON object of numbers.
+// BENCH_SCALE_RUNS=tcp:1000,sctp:100000 picks the runs; BENCH_SECONDS the resolution runs' length.
+
+import { decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
+import { type EndpointAddress, openAssociation } from "../transport/open.ts";
+import type { Association } from "../transport/types.ts";
+import { Child, startRegistrar } from "../tests/support/processes.ts";
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
+/** Wall time over which the registrar's keep-alive CPU is measured. */
+const CPU_WINDOW_S = Number(Deno.env.get("BENCH_CPU_SECONDS") ?? 10);
+const ASAP = 11;
+const POOL_SIZE = 1000;
+const text = (s: string) => new TextEncoder().encode(s);
+const log = (s: string) => Deno.env.get("BENCH_VERBOSE") && console.error(s);
+
+/** Associations per load process (an SCTP stack takes ephemeral ports from 16,384). */
+const PER_LOAD = 15_000;
+/** Associations being set up at once by a load process. */
+const OPENING = 16;
+
+// ------------------------------------------------------------------ the load process
+
+/**
+ * One association with `count` PEs registered on it (identifiers from `first`), answering
+ * keep-alives; resolves once all are registered.
+ */
+async function supervisedPes(
+  address: EndpointAddress,
+  pools: { handle: Uint8Array; identifier: number }[],
+): Promise<Association> {
+  const association = await openAssociation(
+    address,
+    // Heartbeats every 30 s, as RFC 9260, sctplib and Linux have by default.
+    address.protocol === "tcp"
+      ? { framing: "rserpool", ppid: ASAP }
+      : { sctp: { heartbeatInterval: 30_000 } },
+  );
+  let answered = 0;
+  const registered = Promise.withResolvers<void>();
+  const acks = new Map<number, Uint8Array>();
+  (async () => {
+    try {
+      for await (const m of association) {
+        const message = decodeAsapMessage(m.data);
+        if (message.type === "endpoint-keep-alive") {
+          const id = message.identifier ?? 0;
+          let ack = acks.get(id);
+          if (ack === undefined) {
+            ack = encodeAsapMessage({
+              type: "endpoint-keep-alive-ack",
+              poolHandle: message.poolHandle,
+              identifier: id,
+            });
+            acks.set(id, ack);
+          }
+          association.send(ack, { ppid: ASAP }).catch(() => {});
+        } else if (message.type === "registration-response") {
+          if (message.rejected) {
+            registered.reject(new Error(`Registration rejected: ${JSON.stringify(message)}`));
+          } else if (++answered === pools.length) registered.resolve();
+        }
+      }
+    } catch { /* closed */ }
+  })();
+  for (const { handle, identifier } of pools) {
+    await association.send(
+      encodeAsapMessage({
+        type: "registration",
+        poolHandle: handle,
+        poolElement: {
+          identifier,
+          homeRegistrarId: 0,
+          registrationLife: 3_600_000,
+          userTransport: {
+            protocol: "tcp",
+            port: 10000 + (identifier % 50000),
+            transportUse: "data",
+            addresses: ["127.0.0.1"],
+          },
+          policy: { name: "round-robin" },
+        },
+      }),
+      { ppid: ASAP },
+    );
+  }
+  const timer = setTimeout(() => registered.reject(new Error("No registration response")), 30_000);
+  try {
+    await registered.promise;
+  } catch (e) {
+    association.abort();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return association;
+}
+
+async function load(args: string[]): Promise<void> {
+  const [protocol, hostname, port, count, first] = args;
+  const address = { protocol: protocol as "tcp" | "sctp", hostname, port: Number(port) };
+  const n = Number(count);
+  const start = Number(first);
+  const associations: Association[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = start + next++;
+      const pes = [{ handle: text(`Scale${Math.floor(i / POOL_SIZE)}`), identifier: i + 1 }];
+      // A registrar busy with many set-ups may let one time out: try again.
+      for (let attempt = 1;; attempt++) {
+        try {
+          associations.push(await supervisedPes(address, pes));
+          break;
+        } catch (e) {
+          if (attempt === 5) throw e;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: OPENING }, worker));
+  console.log(JSON.stringify({ ready: associations.length }));
+  // Runs until killed.
+  await new Promise(() => {});
+}
+
+// ------------------------------------------------------------------ measuring the registrar
+
+const TICKS = 100;
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+}
+
+/** CPU seconds (user + system) the process has used. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** A PU side of one association: handle resolutions with `outstanding` in flight. */
+async function resolutions(address: EndpointAddress, handle: Uint8Array, outstanding: number) {
+  const association = await openAssociation(address, { framing: "rserpool", ppid: ASAP });
+  const request = encodeAsapMessage({
+    type: "handle-resolution",
+    wantsUpdates: false,
+    poolHandle: handle,
+  });
+  let answers = 0;
+  let failures = 0;
+  const end = performance.now() + SECONDS * 1000;
+  const done = Promise.withResolvers<void>();
+  let inFlight = 0;
+  const send = () => {
+    inFlight++;
+    association.send(request, { ppid: ASAP }).catch(() => {});
+  };
+  (async () => {
+    for await (const m of association) {
+      const answer = decodeAsapMessage(m.data);
+      if (answer.type !== "handle-resolution-response" || answer.poolElements.length === 0) {
+        failures++;
+      }
+      answers++;
+      inFlight--;
+      if (performance.now() < end) send();
+      else if (inFlight === 0) done.resolve();
+    }
+  })();
+  const started = performance.now();
+  for (let i = 0; i < outstanding; i++) send();
+  await done.promise;
+  const perSecond = answers / ((performance.now() - started) / 1000);
+  await association.close();
+  if (failures > 0) throw new Error(`${failures} resolutions failed`);
+  return Math.round(perSecond);
+}
+
+interface ScaleRun {
+  rssPerPeKb: number;
+  cpuShare: number;
+  hresRatio: number;
+  hresNone: number;
+  hresSupervised: number;
+  setupS: number;
+  keepAlivesPerS: number;
+  supervised: number;
+}
+
+async function scaleRun(protocol: "tcp" | "sctp", n: number): Promise<ScaleRun> {
+  const { child: registrar, ready } = await startRegistrar([
+    // Room for the load and this process's associations (the default is 100,000).
+    "--max-associations",
+    String(n + 1000),
+    "--max-associations-per-address",
+    String(n + 1000),
+    "--handle-resolution-rate",
+    "10000000/10000000",
+    "--log-level",
+    "warning",
+    // Read once before and once after the CPU window: keep-alives sent, PEs held.
+    "--http",
+    "127.0.0.1:0",
+  ], "registrar");
+  const httpPort = (ready as unknown as { http: { port: number } }).http.port;
+  const metric = async (name: string) => {
+    const body = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const line = body.split("\n").find((l) => l.startsWith(`rserpool_registrar_${name}`));
+    return Number(line?.split(" ").at(-1) ?? NaN);
+  };
+  const pid = registrar.process.pid;
+  const tcp = ready.asap.find((a) => a.protocol === "tcp")!;
+  const target = ready.asap.find((a) => a.protocol === protocol)!;
+  const loads: Child[] = [];
+  let small: Association | undefined;
+  try {
+    // A pool of 10 to resolve, registered by this process, which answers its keep-alives.
+    const handle = text("Bench10");
+    log("registrar ready");
+    small = await supervisedPes(
+      tcp,
+      Array.from({ length: 10 }, (_, i) => ({ handle, identifier: 0x7fff0000 + i })),
+    );
+    log("small pool registered");
+    await resolutions(tcp, handle, 32); // warm-up
+    const hresNone = await resolutions(tcp, handle, 32);
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssBefore = await rssKb(pid);
+    const started = performance.now();
+    // Several load processes when one would run out of SCTP ports on its UDP socket.
+    for (let first = 0; first < n; first += PER_LOAD) {
+      loads.push(Child.spawn(`load-${protocol}-${first}`, "bench/scale_bench.ts", [
+        "load",
+        protocol,
+        target.hostname,
+        String(target.port),
+        String(Math.min(PER_LOAD, n - first)),
+        String(first),
+      ]));
+    }
+    for (const child of loads) await child.json(30 * 60_000);
+    const setupS = (performance.now() - started) / 1000;
+    log(`${protocol} ${n}: set up in ${setupS.toFixed(1)} s`);
+    // Two keep-alive intervals for every PE to have been probed and answered.
+    await new Promise((r) => setTimeout(r, 11_000));
+    const rssAfter = await rssKb(pid);
+    const keepAlives0 = await metric("keep_alives_sent_total");
+    const cpu0 = await cpuSeconds(pid);
+    const wall0 = performance.now();
+    await new Promise((r) => setTimeout(r, CPU_WINDOW_S * 1000));
+    const cpuShare = (await cpuSeconds(pid) - cpu0) / ((performance.now() - wall0) / 1000);
+    const keepAlivesPerS = (await metric("keep_alives_sent_total") - keepAlives0) /
+      ((performance.now() - wall0) / 1000);
+    const supervised = await metric("pool_elements");
+    const hresSupervised = await resolutions(tcp, handle, 32);
+    const metrics = {
+      rssPerPeKb: Number(((rssAfter - rssBefore) / n).toFixed(2)),
+      cpuShare: Number(cpuShare.toFixed(3)),
+      hresRatio: Number((hresSupervised / hresNone).toFixed(3)),
+      hresNone,
+      hresSupervised,
+      setupS: Number(setupS.toFixed(1)),
+      keepAlivesPerS: Math.round(keepAlivesPerS),
+      supervised,
+    };
+    log(`${protocol} ${n}: rss ${rssBefore} -> ${rssAfter} kB; ${JSON.stringify(metrics)}`);
+    return metrics;
+  } finally {
+    small?.abort();
+    for (const l of loads) await l.stop("SIGKILL");
+    await registrar.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const runs = (Deno.env.get("BENCH_SCALE_RUNS") ??
+    "tcp:1000,sctp:1000,tcp:10000,sctp:10000,sctp:100000").split(",").map((r) => {
+      const [protocol, n] = r.split(":");
+      return { protocol: protocol as "tcp" | "sctp", n: Number(n) };
+    });
+  const results: Record<string, number> = {};
+  for (const { protocol, n } of runs) {
+    const name = n >= 1000 ? `${n / 1000}k` : String(n);
+    const r = await scaleRun(protocol, n);
+    results[`rss_per_pe_kb_${protocol}_${name}`] = r.rssPerPeKb;
+    results[`cpu_share_keepalive_${name}${protocol === "tcp" ? "_tcp" : ""}`] = r.cpuShare;
+    results[`hres_tcp_32_ratio_${name}${protocol === "tcp" ? "_tcp" : ""}`] = r.hresRatio;
+    results[`hres_tcp_32_none_${protocol}_${name}`] = r.hresNone;
+    results[`setup_s_${protocol}_${name}`] = r.setupS;
+    results[`keepalives_per_s_${protocol}_${name}`] = r.keepAlivesPerS;
+    results[`pes_supervised_${protocol}_${name}`] = r.supervised;
+  }
+  console.log(JSON.stringify(results));
+}
+
+if (Deno.args[0] === "load") await load(Deno.args.slice(1));
+else {
+  await main();
+  Deno.exit(0);
+}
