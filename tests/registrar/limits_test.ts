@@ -2,38 +2,13 @@
 // closing the idlest association without PEs), and the idle timeout.
 
 import assert from "node:assert/strict";
-import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
-import type { EndpointAddress } from "../../transport/open.ts";
+import { waitFor, withRegistrar } from "./helpers.ts";
+import { Registrar } from "../../registrar/registrar.ts";
 import { connectSctp } from "../../transport/sctp/endpoint.ts";
 import type { Association } from "../../transport/types.ts";
 import { AsapClient, pe, text } from "../support/asap_client.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function withRegistrar(
-  protocol: "tcp" | "sctp",
-  options: RegistrarOptions,
-  body: (registrar: Registrar, address: EndpointAddress) => Promise<void>,
-): Promise<void> {
-  const registrar = await Registrar.start({
-    asap: [{ protocol, hostname: "127.0.0.1", port: 0 }],
-    announce: false,
-    ...options,
-  });
-  try {
-    await body(registrar, registrar.addresses[0]);
-  } finally {
-    await registrar.close();
-  }
-}
-
-async function waitFor(condition: () => boolean, timeout = 5000): Promise<void> {
-  const end = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("Condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 Deno.test({
   name:

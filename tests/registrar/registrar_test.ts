@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
+import { delay, waitFor, withRegistrar } from "./helpers.ts";
 import { ErrorCause } from "../../wire/mod.ts";
-import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
-import type { EndpointAddress } from "../../transport/open.ts";
 import { AsapClient, pe, text } from "../support/asap_client.ts";
 import { asapSamples } from "../support/messages.ts";
 import { encodeAsapMessage } from "../../asap/mod.ts";
@@ -9,33 +8,6 @@ import { mutate } from "../wire/fuzz.ts";
 import { SeededRandom } from "../support/random.ts";
 
 const PROTOCOLS = ["tcp", "sctp"] as const;
-
-async function withRegistrar(
-  protocol: "tcp" | "sctp",
-  options: RegistrarOptions,
-  body: (registrar: Registrar, address: EndpointAddress) => Promise<void>,
-): Promise<void> {
-  const registrar = await Registrar.start({
-    asap: [{ protocol, hostname: "127.0.0.1", port: 0 }],
-    announce: false,
-    ...options,
-  });
-  try {
-    await body(registrar, registrar.addresses[0]);
-  } finally {
-    await registrar.close();
-  }
-}
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(condition: () => boolean, timeout = 5000): Promise<void> {
-  const end = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("Condition not met in time");
-    await delay(20);
-  }
-}
 
 for (const protocol of PROTOCOLS) {
   Deno.test(`${protocol}: registration and resolution by round robin`, async () => {
