@@ -20,26 +20,51 @@ type Seen =
   | { kind: "calcapp"; message: CalcAppMessage; bytes: Uint8Array }
   | { kind: "cookie"; cookie: Uint8Array };
 
-/** Reads what a PE sends until `until` holds for the last thing seen (or the end). */
-async function readUntil(a: Association, until: (s: Seen) => boolean): Promise<Seen[]> {
+/**
+ * Reads what a PE sends until `until` holds for the last thing seen (or the end). Past
+ * `deadline` ms the association is aborted, so that a test fails instead of waiting forever.
+ */
+async function readUntil(
+  a: Association,
+  until: (s: Seen) => boolean,
+  deadline = 10_000,
+): Promise<Seen[]> {
   const seen: Seen[] = [];
-  for (;;) {
-    const m = await a.receive();
-    if (m === null) return seen;
-    let s: Seen;
-    if (m.ppid === ASAP_PPID) {
-      const asap = decodeAsapMessage(m.data);
-      assert.ok(asap.type === "cookie", `unexpected ASAP ${asap.type}`);
-      s = { kind: "cookie", cookie: asap.cookie };
-    } else {
-      assert.equal(m.ppid, PPID_CALCAPP);
-      const message = decodeCalcApp(m.data);
-      assert.ok(message !== undefined);
-      s = { kind: "calcapp", message, bytes: m.data };
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    a.abort();
+  }, deadline);
+  try {
+    for (;;) {
+      const m = await a.receive();
+      if (m === null) {
+        assert.ok(!expired, `nothing ended the read in ${deadline} ms; seen: ${describe(seen)}`);
+        return seen;
+      }
+      const s = decodeSeen(m.ppid, m.data);
+      seen.push(s);
+      if (until(s)) return seen;
     }
-    seen.push(s);
-    if (until(s)) return seen;
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+function describe(seen: Seen[]): string {
+  return seen.map((s) => s.kind === "calcapp" ? s.message.type : "cookie").join();
+}
+
+function decodeSeen(ppid: number, data: Uint8Array): Seen {
+  if (ppid === ASAP_PPID) {
+    const asap = decodeAsapMessage(data);
+    assert.ok(asap.type === "cookie", `unexpected ASAP ${asap.type}`);
+    return { kind: "cookie", cookie: asap.cookie };
+  }
+  assert.equal(ppid, PPID_CALCAPP);
+  const message = decodeCalcApp(data);
+  assert.ok(message !== undefined);
+  return { kind: "calcapp", message, bytes: data };
 }
 
 const msg = (type: CalcAppMessage["type"], jobId: number, jobSize = 0, completed = 0) =>
@@ -116,7 +141,13 @@ Deno.test("CalcApp PE: a COOKIE_ECHO resumes the job where the cookie says; a KE
     const started = performance.now();
     const cookie = encodeCalcAppCookie({ jobId: 3, jobSize: 10_000_000, completed: 9_900_000 });
     await a.send(encodeAsapMessage({ type: "cookie-echo", cookie }), { ppid: ASAP_PPID });
-    const seen = await readUntil(a, (s) => s.kind === "calcapp" && s.message.type === "complete");
+    // Our KEEPALIVE_ACKs keep the job: 100 ms of work outlasts a 50 ms interval and timeout.
+    const seen = await readUntil(a, (s) => {
+      if (s.kind === "calcapp" && s.message.type === "keepalive") {
+        a.send(msg("keepalive-ack", 3), { ppid: PPID_CALCAPP }).catch(() => {});
+      }
+      return s.kind === "calcapp" && s.message.type === "complete";
+    });
     const types = seen.map((s) => s.kind === "calcapp" ? s.message.type : "cookie");
     assert.equal(types[0], "accept");
     assert.equal(types.at(-1), "complete");
