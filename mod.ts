@@ -73,6 +73,7 @@ export {
   type PoolUserSessionOptions,
   type RequestOptions,
 } from "./asap/pool_user_session.ts";
+export { policyFromWire, type PolicySettings, policyToWire } from "./asap/policy_settings.ts";
 export { PoolError, type PoolErrorCode, type PoolErrorOptions } from "./asap/errors.ts";
 export {
   type RateLimit,

@@ -48,6 +48,7 @@ export {
   RegistrarHunt,
   type RegistrarHuntOptions,
 } from "./registrar_hunt.ts";
+export { policyFromWire, type PolicySettings, policyToWire } from "./policy_settings.ts";
 export {
   PoolElement,
   type PoolElementEvent,

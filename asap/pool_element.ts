@@ -17,6 +17,7 @@ import type {
 } from "./messages.ts";
 import { signRegistration } from "./registration_auth.ts";
 import { ASAP_PPID } from "./connect.ts";
+import { policyFromWire, type PolicySettings, policyToWire } from "./policy_settings.ts";
 import { PoolError } from "./errors.ts";
 import { samePoolHandle, toPoolHandle } from "./pool_handle.ts";
 import { PoolElementSession } from "./pool_element_session.ts";
@@ -62,8 +63,11 @@ export type { HuntTuning };
 export interface PoolElementOptions extends SctpUdpPorts {
   /** The pool to register into (a string is UTF-8). */
   poolHandle: string | Uint8Array;
-  /** Pool member selection policy with its data (default round robin). */
-  policy?: Policy;
+  /**
+   * Pool member selection policy with its data (default round robin); loads, degradations and
+   * DPFs as fractions in [0, 1] (see {@linkcode PolicySettings}).
+   */
+  policy?: PolicySettings;
   /** Registrars to register with (tried in parallel; announced ones come first). */
   registrars?: EndpointAddress[];
   /** Also find registrars by SERVER_ANNOUNCE on this multicast group. */
@@ -268,7 +272,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     this.#life = options.registrationLife ?? 3 * this.#interval + 3000;
     this.#t2 = options.registrationTimeout ?? 30_000;
     this.#attempts = Math.max(1, options.maxRegistrationAttempts ?? 2);
-    this.#policy = options.policy ?? { name: "round-robin" };
+    this.#policy = policyToWire(options.policy ?? { name: "round-robin" });
     this.#listener = listener;
     const port = listener.addresses[0]?.port ?? options.listen.port;
     // A TCP transport parameter carries one address (RFC 5354): a TCP PE listens on all of its
@@ -317,12 +321,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
    * `registration-rejected` (the PE is closed then) or `closed` when `signal` aborts.
    */
   static async start(options: PoolElementOptions): Promise<PoolElement> {
-    if (options.policy !== undefined && hasLoad(options.policy)) {
-      const load = options.policy.load;
-      if (!Number.isInteger(load) || load < 0 || load > MAX_LOAD) {
-        throw new PoolError("invalid", "Policy load must be a 32-bit fraction");
-      }
-    }
+    if (options.policy !== undefined) policyToWire(options.policy); // Throws when invalid.
     const multiHomed = hostnamesOf(options.listen).length > 1;
     const listener = await openListener(
       options.listen,
@@ -392,9 +391,9 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     return this.#channel.address;
   }
 
-  /** The current policy with its data (the load as last set). */
-  get policy(): Policy {
-    return this.#policy;
+  /** The current policy with its data, the load as last set (fractions in [0, 1]). */
+  get policy(): PolicySettings {
+    return policyFromWire(this.#policy);
   }
 
   /** The Pool Element parameter the PE registers. */

@@ -14,7 +14,7 @@ import { setUpLogging } from "../cli/logging.ts";
 import { parseCount, parseDuration, parseLogLevel, UsageError, usageLine } from "../cli/options.ts";
 import { parseMultiHomedAddress } from "../transport/open.ts";
 import { isPolicyName, policyFields } from "../wire/parameters.ts";
-import type { Policy } from "../wire/types.ts";
+import type { PolicySettings } from "../asap/policy_settings.ts";
 import { createCalcApp } from "./calc_app.ts";
 import {
   announceOf,
@@ -66,13 +66,11 @@ jobs / max jobs):
   --cookie-max-calculations N  most calculations between a job's cookies (default 5000000)
 `;
 
-const FRACTION = 0xffffffff;
-
 function fraction(flag: string, text: string | undefined): number {
   if (text === undefined) return 0;
   const v = Number(text);
   if (!(v >= 0 && v <= 1)) throw new UsageError(`${flag}: expected a fraction from 0 to 1`);
-  return Math.round(v * FRACTION);
+  return v;
 }
 
 function listenOf(text: string) {
@@ -168,7 +166,7 @@ async function main(args: string[]): Promise<number> {
       : parseDuration("--reregistration-interval", values["reregistration-interval"]);
     start = {
       poolHandle: values.pool ?? service.defaultPool,
-      policy: policy as unknown as Policy,
+      policy: policy as unknown as PolicySettings,
       registrars,
       announce,
       listen: listenOf(values.listen ?? "tcp:127.0.0.1:0"),

@@ -3,8 +3,6 @@ import { PoolElement } from "../../asap/pool_element.ts";
 import type { PoolElementSession } from "../../asap/pool_element_session.ts";
 import { PoolUser } from "../../asap/pool_user.ts";
 import type { PoolUserSessionEvent } from "../../asap/pool_user_session.ts";
-import type { Policy } from "../../wire/types.ts";
-import { MAX_LOAD } from "../../policy/types.ts";
 import { asapAddress, FAST_HUNT, startRegistrar, str, text, waitFor } from "./helpers.ts";
 
 const SECRET = "secret of CardPool";
@@ -18,7 +16,7 @@ for (const protocol of ["tcp", "sctp"] as const) {
     const start = (name: string, load: number) =>
       PoolElement.start({
         poolHandle: "CardPool",
-        policy: { name: "least-used", load: Math.round(load * MAX_LOAD) } as Policy,
+        policy: { name: "least-used", load },
         registrars,
         listen: { protocol, hostname: "127.0.0.1", port: 0 },
         hunt: FAST_HUNT,

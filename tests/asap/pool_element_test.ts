@@ -136,6 +136,34 @@ Deno.test("PE: load changes of 1 % or more re-register at once; smaller ones wai
   assert.throws(() => pe.setLoad(1.5), (e) => e instanceof PoolError && e.code === "invalid");
 });
 
+Deno.test("PE: the policy's load is a fraction in the API and 32-bit only on the wire", async () => {
+  await using registrar = await startRegistrar("tcp");
+  const registrars = [asapAddress(registrar, "tcp")];
+  const policy = { name: "least-used-degradation" as const, load: 0.25, loadDegradation: 0.5 };
+  await using pe = await PoolElement.start(peOptions("tcp", registrars, "FracPool", { policy }));
+  const registered = registrar.handlespace.getPoolElement(text("FracPool"), pe.identifier)
+    ?.poolElement.policy;
+  assert.deepEqual(registered, {
+    name: "least-used-degradation",
+    load: Math.round(0.25 * MAX_LOAD),
+    loadDegradation: Math.round(0.5 * MAX_LOAD),
+  });
+  assert.deepEqual(pe.parameter.policy, registered);
+  const seen = pe.policy;
+  assert.ok(seen.name === "least-used-degradation");
+  assert.ok(Math.abs(seen.load - 0.25) < 1e-9 && Math.abs(seen.loadDegradation - 0.5) < 1e-9);
+  // A wire value where a fraction belongs is refused, not registered as "fully loaded".
+  await assert.rejects(
+    PoolElement.start(
+      peOptions("tcp", registrars, "FracPool", {
+        policy: { name: "least-used", load: 0x40000000 },
+      }),
+    ),
+    (e) =>
+      e instanceof PoolError && e.code === "invalid" && /load must be a fraction/.test(e.message),
+  );
+});
+
 Deno.test("PE: setLoad needs a least-used policy", async () => {
   await using registrar = await startRegistrar("tcp");
   await using pe = await PoolElement.start(
