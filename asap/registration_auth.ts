@@ -12,25 +12,12 @@
  * @module
  */
 
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { AUTH_TAG_SIZE, authenticationTag, verifyAuthenticationTag } from "../wire/message_auth.ts";
 import { encodeAsapMessage } from "./codec.ts";
 import type { AsapRegistration } from "./messages.ts";
 
-const LABEL = new TextEncoder().encode("RSerPool registration v1\0");
+const LABEL = "RSerPool registration v1";
 const TIME_SIZE = 8;
-const TAG_SIZE = 32;
-
-function secretBytes(secret: Uint8Array | string): Uint8Array {
-  return typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
-}
-
-function mac(secret: Uint8Array | string, time: Uint8Array, registration: Uint8Array): Uint8Array {
-  const hmac = createHmac("sha256", secretBytes(secret));
-  hmac.update(LABEL);
-  hmac.update(time);
-  hmac.update(registration);
-  return new Uint8Array(hmac.digest());
-}
 
 /** The REGISTRATION as signed: encoded without its authentication. */
 function signedBytes(message: AsapRegistration): Uint8Array {
@@ -68,9 +55,10 @@ export function signRegistration(
   secret: Uint8Array | string,
   now: number = Date.now(),
 ): Uint8Array {
-  const value = new Uint8Array(TIME_SIZE + TAG_SIZE);
+  const value = new Uint8Array(TIME_SIZE + AUTH_TAG_SIZE);
   new DataView(value.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(now))));
-  value.set(mac(secret, value.subarray(0, TIME_SIZE), signedBytes(message)), TIME_SIZE);
+  const stamp = value.subarray(0, TIME_SIZE);
+  value.set(authenticationTag(secret, LABEL, stamp, signedBytes(message)), TIME_SIZE);
   return value;
 }
 
@@ -105,10 +93,15 @@ export function verifyRegistration(
   options: VerifyRegistrationOptions = {},
 ): boolean {
   const value = message.authentication;
-  if (value === undefined || value.length !== TIME_SIZE + TAG_SIZE) return false;
+  if (value === undefined || value.length !== TIME_SIZE + AUTH_TAG_SIZE) return false;
   const time = Number(new DataView(value.buffer, value.byteOffset, TIME_SIZE).getBigUint64(0));
   const now = (options.clock ?? Date.now)();
   if (Math.abs(now - time) > (options.maxSkew ?? 600_000)) return false;
-  const expected = mac(secret, value.subarray(0, TIME_SIZE), signedBytes(message));
-  return timingSafeEqual(expected, value.subarray(TIME_SIZE));
+  return verifyAuthenticationTag(
+    secret,
+    LABEL,
+    value.subarray(0, TIME_SIZE),
+    signedBytes(message),
+    value.subarray(TIME_SIZE),
+  );
 }

@@ -10,7 +10,11 @@
 // - half_frame: 200 TCP connections that send half an ASAP header and stop;
 // - sctp_handshakes: 1,023 SCTP associations from one address;
 // - unreachable: 20 clients report 30 healthy PEs unreachable, again and again;
-// - churn: registrations and deregistrations as fast as one association may (log lines).
+// - churn: registrations and deregistrations as fast as one association may (log lines);
+// - sctp_no_sack: 50 raw SCTP peers with a 1,500-byte window that answer HEARTBEATs, send
+//   1 KB handle resolutions as fast as the registrar's window lets them and never SACK (with
+//   the default --send-stall-timeout of 30 s they are not cut off within BENCH_SECONDS: this
+//   measures what they cost while they last).
 
 import { encodeAsapMessage } from "../asap/codec.ts";
 import { connectSctp } from "../transport/sctp/endpoint.ts";
@@ -18,6 +22,7 @@ import { SctpStack } from "../transport/sctp/stack.ts";
 import type { Association } from "../transport/types.ts";
 import type { EndpointAddress } from "../transport/open.ts";
 import { AsapClient, pe, text } from "../tests/support/asap_client.ts";
+import { NoSackPeer } from "../tests/support/sctp_no_sack_peer.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
@@ -171,6 +176,24 @@ const ATTACKS: Record<string, Attack> = {
     await new Promise((r) => stop.addEventListener("abort", r));
     for (const a of associations) a.abort();
     return `${kept} of ${associations.length} kept`;
+  },
+  async sctp_no_sack(_tcp, sctp, stop) {
+    const request = encodeAsapMessage({
+      type: "handle-resolution",
+      wantsUpdates: false,
+      poolHandle: new Uint8Array(1000).fill(0x41),
+    });
+    const peers: NoSackPeer[] = [];
+    for (let i = 0; i < 50 && !stop.aborted; i++) {
+      const peer = await NoSackPeer.connect({ hostname: sctp.hostname, port: sctp.port });
+      peers.push(peer);
+      peer.flood(request, 100_000);
+    }
+    await new Promise((r) => stop.addEventListener("abort", r));
+    const cut = peers.filter((p) => p.stats.aborted).length;
+    const taken = Math.max(0, ...peers.map((p) => p.stats.bytesAccepted));
+    for (const p of peers) p.close();
+    return `${cut} of ${peers.length} cut off, at most ${taken} request bytes taken from one`;
   },
 };
 

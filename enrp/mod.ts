@@ -15,6 +15,12 @@
 
 export * from "./messages.ts";
 export { decodeEnrpMessage, encodeEnrpMessage } from "./codec.ts";
+export {
+  ENRP_AUTHENTICATION_PARAMETER,
+  EnrpAuthenticator,
+  type EnrpAuthFailure,
+  type EnrpAuthOptions,
+} from "./auth.ts";
 export { HandleTableExtract, type HandleTableItem, type HandleTablePart } from "./handle_table.ts";
 export {
   ENRP_PPID,

@@ -24,6 +24,7 @@ import type {
   ServerInformation,
   TransportParameter,
 } from "../wire/types.ts";
+import { EnrpAuthenticator, type EnrpAuthFailure, type EnrpAuthOptions } from "./auth.ts";
 import { decodeEnrpMessage, encodeEnrpMessage } from "./codec.ts";
 import { HandleTableExtract } from "./handle_table.ts";
 import type {
@@ -134,6 +135,12 @@ export interface EnrpServerOptions extends EnrpTuning {
   clock?: () => number;
   /** Random fraction in [0, 1) for the heartbeat jitter (default `Math.random`). */
   random?: () => number;
+  /**
+   * Peer authentication (off by default, as in RSPLIB): every message sent is signed with the
+   * secret, and messages without a valid, fresh, not yet seen signature are dropped (see
+   * {@linkcode EnrpAuthenticator}).
+   */
+  auth?: EnrpAuthOptions;
 }
 
 /**
@@ -192,6 +199,10 @@ export interface EnrpStats {
   takeovers: number;
   /** Takeovers abandoned. */
   takeoversAbandoned: number;
+  /** Messages dropped for a missing, wrong or stale signature (with authentication on). */
+  unauthenticated: number;
+  /** Messages dropped because their signature had been seen before: replays. */
+  replayed: number;
 }
 
 interface Link {
@@ -267,6 +278,8 @@ export class EnrpServer {
     audits: 0,
     takeovers: 0,
     takeoversAbandoned: 0,
+    unauthenticated: 0,
+    replayed: 0,
   };
   #hs: Handlespace<unknown>;
   #host: EnrpHost;
@@ -287,6 +300,9 @@ export class EnrpServer {
   #huntTimer?: ReturnType<typeof setTimeout>;
   #tasks = new Set<Promise<void>>();
   #stop = new AbortController();
+  #auth: EnrpAuthenticator | undefined;
+  /** Refusals not logged yet, and when a refusal was logged last (one line per 10 s). */
+  #refusals = { count: 0, loggedAt: -Infinity };
 
   /** Creates the server; {@linkcode EnrpServer.start} starts it. */
   constructor(options: EnrpServerOptions) {
@@ -297,6 +313,7 @@ export class EnrpServer {
     this.#static = options.peers ?? [];
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
+    if (options.auth !== undefined) this.#auth = new EnrpAuthenticator(options.auth, this.#clock);
     this.#t = {
       heartbeatCycle: options.heartbeatCycle ?? 2444,
       maxTimeLastHeard: options.maxTimeLastHeard ?? 5000,
@@ -395,9 +412,11 @@ export class EnrpServer {
    * the datagram's source address, used when the Server Information names a wildcard address.
    */
   receiveAnnounce(bytes: Uint8Array, from: string): void {
+    const opened = this.#open(bytes, from);
+    if (opened === undefined) return;
     let message: EnrpMessage;
     try {
-      message = decodeEnrpMessage(bytes);
+      message = decodeEnrpMessage(opened);
     } catch {
       this.stats.malformed++;
       return;
@@ -408,7 +427,43 @@ export class EnrpServer {
 
   /** The PRESENCE that is multicast every heartbeat cycle. */
   presence(replyRequired = false, receiverId = 0): Uint8Array {
-    return encodeEnrpMessage(this.#presenceMessage(replyRequired, receiverId));
+    const bytes = encodeEnrpMessage(this.#presenceMessage(replyRequired, receiverId));
+    return this.#auth === undefined ? bytes : this.#auth.sign(bytes);
+  }
+
+  /**
+   * A received message as it is to be decoded: with authentication on, without its signature,
+   * or undefined when that is missing, wrong, stale or replayed (counted and logged).
+   */
+  #open(bytes: Uint8Array, from: string | undefined): Uint8Array | undefined {
+    if (this.#auth === undefined) return bytes;
+    const result = this.#auth.open(bytes);
+    if (result.ok) return result.message;
+    if (result.why === "replayed") this.stats.replayed++;
+    else this.stats.unauthenticated++;
+    this.#logRefusal(result.why, bytes, from);
+    return undefined;
+  }
+
+  #logRefusal(why: EnrpAuthFailure, bytes: Uint8Array, from: string | undefined): void {
+    this.#refusals.count++;
+    const now = this.#clock();
+    if (now - this.#refusals.loggedAt < 10_000) return;
+    const sender = bytes.length >= 8
+      ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4)
+      : 0;
+    logger.warn(
+      "ENRP message type {type} claiming to be from {id} ({from}) dropped: signature {why} " +
+        "({count} dropped since the last such line)",
+      {
+        type: bytes[0],
+        id: hex(sender),
+        from: from ?? "?",
+        why,
+        count: this.#refusals.count,
+      },
+    );
+    this.#refusals = { count: 0, loggedAt: now };
   }
 
   /** Tells every peer about a registration (new or updated) of one of this registrar's PEs. */
@@ -474,6 +529,7 @@ export class EnrpServer {
       });
       return true;
     }
+    if (this.#auth !== undefined) bytes = this.#auth.sign(bytes);
     link.association.send(bytes, { ppid: ENRP_PPID, transfer: true }).catch(() => {});
     return true;
   }
@@ -563,8 +619,18 @@ export class EnrpServer {
 
   // ------------------------------------------------------------------ receiving
 
-  #onBytes(link: Link, bytes: Uint8Array): void {
+  #onBytes(link: Link, received: Uint8Array): void {
     this.stats.received++;
+    const bytes = this.#open(received, link.association.remoteAddresses[0]?.hostname);
+    if (bytes === undefined) {
+      // RFC 5353 has no cause of its own for it: Rejection due to security considerations (the
+      // one RFC 5354 gives). Never for an ERROR: two registrars with different secrets would
+      // answer each other's refusals for ever.
+      if (received[0] !== 0x0a) {
+        this.#error(link, 0, [{ code: ErrorCause.RejectedForSecurity, info: new Uint8Array() }]);
+      }
+      return;
+    }
     let message: EnrpMessage;
     try {
       message = decodeEnrpMessage(bytes);

@@ -97,6 +97,9 @@ Options:
                                POOL (repeatable; off by default, as in RSPLIB)
   --unreachable-window TIME    unreachable reports count once per association in it (default
                                30s); maxBadPeReports reporters make the registrar check the PE
+  --send-stall-timeout TIME    cut an association whose answers have waited this long for its
+                               peer to take them, e.g. an SCTP peer that never acknowledges
+                               (default 30s; 0 = never)
 
 ENRP (registrar to registrar, RFC 5353):
   --enrp ADDR|off              ENRP endpoint [sctp:|tcp:]HOST[:PORT], repeatable (default
@@ -116,6 +119,12 @@ ENRP (registrar to registrar, RFC 5353):
   --max-handle-table-elements N
                                PEs per HANDLE_TABLE_RESPONSE (default 128)
   --max-peers N                (default 64)
+  --enrp-secret FILE           authenticate ENRP peers with the secret in FILE: give every
+                               registrar of the set the same one; each ENRP message is then
+                               signed (HMAC-SHA256, signing time, sequence number) and
+                               messages unsigned, wrongly signed, older than 60s or replayed
+                               are dropped (off by default; RSPLIB registrars cannot peer
+                               with one that has it)
 
 SCTP over UDP:
   --sctp-udp-port N            UDP port of all SCTP endpoints (default: each endpoint's SCTP
@@ -202,6 +211,7 @@ export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
       "max-associations-per-address": { type: "string" },
       "idle-timeout": { type: "string" },
       "unreachable-window": { type: "string" },
+      "send-stall-timeout": { type: "string" },
       "pool-secret": { type: "string", multiple: true },
       "log-format": { type: "string" },
       "enrp": { type: "string", multiple: true },
@@ -215,6 +225,7 @@ export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
       "mentor-discovery-timeout": { type: "string" },
       "max-handle-table-elements": { type: "string" },
       "max-peers": { type: "string" },
+      "enrp-secret": { type: "string" },
       "sctp-udp-port": { type: "string" },
       "sctp-remote-udp-port": { type: "string" },
       "http": { type: "string" },
@@ -284,6 +295,7 @@ export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
   options.maxAssociationsPerAddress = count("max-associations-per-address", 1);
   options.idleTimeout = duration("idle-timeout");
   options.unreachableWindow = duration("unreachable-window");
+  options.sendStallTimeout = duration("send-stall-timeout");
   if (v["pool-secret"] !== undefined) {
     const secrets: Record<string, string> = {};
     for (const item of v["pool-secret"]) {
@@ -314,8 +326,19 @@ export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
   if (enrp.includes("off")) {
     if (enrp.length > 1) throw new UsageError("--enrp: off cannot go with addresses");
     if (v.peer !== undefined) throw new UsageError("--peer needs ENRP (--enrp is off)");
+    if (v["enrp-secret"] !== undefined) throw new UsageError("--enrp-secret needs ENRP");
   } else {
     options.enrp = addressList("enrp", enrp);
+    if (v["enrp-secret"] !== undefined) {
+      let secret: string;
+      try {
+        secret = Deno.readTextFileSync(v["enrp-secret"]).trim();
+      } catch (e) {
+        throw new UsageError(`--enrp-secret: cannot read ${v["enrp-secret"]}: ${e}`);
+      }
+      if (secret.length === 0) throw new UsageError("--enrp-secret: the file is empty");
+      options.enrpSecret = secret;
+    }
     options.peers = addressList("peer", v.peer ?? []);
     if (v["enrp-announce"] === "off") {
       options.enrpAnnounce = false;

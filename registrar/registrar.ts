@@ -112,8 +112,18 @@ export interface RegistrarOptions extends SctpUdpPorts {
    */
   maxUnsentBytes?: number;
   /** Bytes of unsent answers over all associations (default 64 MiB); past it, senders with a
-   * backlog are cut off. */
+   * backlog are cut off. An association whose answers wait for room in its transport's send
+   * buffer counts that buffer too (`maxUnsentBytes` for SCTP, 64 KiB for TCP): it is full of
+   * answers its peer has not acknowledged. */
   maxTotalUnsentBytes?: number;
+  /**
+   * An association whose answers have waited this long for room in its transport's send
+   * buffer is cut off (default 30000 ms; 0: never). Its peer does not take what it asked for:
+   * over SCTP, a peer that never acknowledges DATA (and answers HEARTBEATs, so that the
+   * association never fails) would otherwise hold a send buffer, a receive buffer and a
+   * backlog of answers for as long as it likes.
+   */
+  sendStallTimeout?: number;
   /**
    * ENDPOINT_UNREACHABLE reports count once per association within this window (default
    * 30000 ms): `maxBadPeReports` distinct reporters in it make the registrar probe the PE.
@@ -142,6 +152,15 @@ export interface RegistrarOptions extends SctpUdpPorts {
   enrpAnnounce?: false | { group?: string; port?: number; interfaceAddress?: string; ttl?: number };
   /** ENRP timers and limits (RSPLIB's by default). */
   enrpTuning?: EnrpTuning;
+  /**
+   * ENRP peer authentication: the secret every registrar of the set is given. Then every ENRP
+   * message this registrar sends is signed with it, and messages without a valid, fresh and
+   * not replayed signature are dropped (see `EnrpAuthenticator`). Off by default, so that
+   * RSPLIB registrars can peer; with it on, they cannot.
+   */
+  enrpSecret?: Uint8Array | string;
+  /** How far an ENRP signature's time may be from this registrar's clock (default 60000 ms). */
+  enrpMaxSkew?: number;
   /** Clock in ms (default `Date.now`). */
   clock?: () => number;
 }
@@ -186,6 +205,8 @@ export interface RegistrarStats {
   associationsRefused: number;
   /** Associations closed for being idle without PEs. */
   associationsIdleClosed: number;
+  /** Associations cut because their answers waited longer than `sendStallTimeout`. */
+  associationsStalled: number;
   /** Service times of handle resolutions. */
   resolutionTimes: ResolutionTimes;
   /** PEs removed after too many unreachability reports. */
@@ -238,6 +259,10 @@ interface Peer {
   errors: TokenBucket;
   /** Bytes handed to the association whose send has not completed. */
   unsentBytes: number;
+  /** Since when `unsentBytes` has not been 0 (ms), while it is not. */
+  unsentSince?: number;
+  /** Bytes its transport's send buffer holds when full (charged while its sends wait). */
+  bufferBytes: number;
   /** When it last sent a message (ms). */
   lastActivity: number;
   /** Resumes reading its requests (set while paused for its backlog). */
@@ -312,6 +337,7 @@ export class Registrar implements AsyncDisposable {
     associationsCut: 0,
     associationsRefused: 0,
     associationsIdleClosed: 0,
+    associationsStalled: 0,
     resolutionTimes: {
       counts: new Array(RESOLUTION_TIME_BUCKETS.length + 1).fill(0),
       sum: 0,
@@ -357,11 +383,15 @@ export class Registrar implements AsyncDisposable {
     maxUnsentBytes: number;
     maxTotalUnsentBytes: number;
     unreachableWindow: number;
+    sendStallTimeout: number;
   };
   #perAddress = new Map<string, number>();
   #poolSecrets: Map<string, Uint8Array | string>;
   #unsentBytes = 0;
+  /** Associations with answers waiting (`unsentBytes` > 0), the longest waiting first. */
+  #backlogged = new Set<Peer>();
   #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #stallTimer: ReturnType<typeof setInterval> | undefined;
   #startedAt: number;
 
   private constructor(options: RegistrarOptions) {
@@ -376,6 +406,7 @@ export class Registrar implements AsyncDisposable {
       maxUnsentBytes: options.maxUnsentBytes ?? 256 * 1024,
       maxTotalUnsentBytes: options.maxTotalUnsentBytes ?? 64 * 1024 * 1024,
       unreachableWindow: options.unreachableWindow ?? 30_000,
+      sendStallTimeout: options.sendStallTimeout ?? 30_000,
     };
     this.#sctpPorts = {
       sctp: options.sctp,
@@ -441,6 +472,11 @@ export class Registrar implements AsyncDisposable {
         registrar.#listeners.push({ address: bound, listener, hostnames });
         registrar.#track(registrar.#acceptLoop(listener, bound.protocol));
       }
+      const stall = registrar.#limits.sendStallTimeout;
+      registrar.#stallTimer = setInterval(
+        () => registrar.#checkBacklogs(),
+        Math.max(50, Math.min(stall > 0 ? stall / 4 : 1000, 1000)),
+      );
       const idle = registrar.#limits.idleTimeout;
       if (idle > 0) {
         registrar.#idleTimer = setInterval(
@@ -538,6 +574,7 @@ export class Registrar implements AsyncDisposable {
     clearTimeout(this.#timer);
     clearInterval(this.#announceTimer);
     clearInterval(this.#idleTimer);
+    clearInterval(this.#stallTimer);
     this.#announcer?.close();
     this.#enrpSender?.close();
     this.#enrpReceiver?.close();
@@ -587,6 +624,10 @@ export class Registrar implements AsyncDisposable {
       registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
       errors: new TokenBucket({ rate: 10, burst: 20 }, this.#clock),
       unsentBytes: 0,
+      // What its transport buffers before a send waits (see `Registrar.start`).
+      bufferBytes: protocol === "sctp"
+        ? Math.max(this.#limits.maxUnsentBytes, 64 * 1024)
+        : 64 * 1024,
       lastActivity: this.#clock(),
     };
     this.#peers.set(association, peer);
@@ -615,6 +656,7 @@ export class Registrar implements AsyncDisposable {
       logger.debug("Association ended: {error}", { error: String(e) });
     } finally {
       this.#peers.delete(association);
+      this.#backlogged.delete(peer);
       this.#countAddress(remoteAddress, -1);
       this.#lost(peer);
     }
@@ -706,6 +748,10 @@ export class Registrar implements AsyncDisposable {
       this.#cut(peer, `${peer.unsentBytes} bytes of answers not taken`);
       return;
     }
+    if (peer.unsentBytes === 0) {
+      peer.unsentSince = this.#clock();
+      this.#backlogged.add(peer);
+    }
     peer.unsentBytes += size;
     this.#unsentBytes += size;
     // Bytes encoded for this send are handed over, not copied.
@@ -713,6 +759,10 @@ export class Registrar implements AsyncDisposable {
       () => {
         peer.unsentBytes -= size;
         this.#unsentBytes -= size;
+        if (peer.unsentBytes === 0) {
+          peer.unsentSince = undefined;
+          this.#backlogged.delete(peer);
+        }
         if (peer.resume !== undefined && peer.unsentBytes <= this.#limits.maxUnsentBytes / 8) {
           const resume = peer.resume;
           peer.resume = undefined;
@@ -720,6 +770,43 @@ export class Registrar implements AsyncDisposable {
         }
       },
     );
+  }
+
+  /**
+   * Cuts off associations whose answers have waited too long for room in their transport's
+   * send buffer, then, while the answers held over all associations (unsent ones, and the full
+   * send buffers of associations whose sends wait) exceed `maxTotalUnsentBytes`, the ones
+   * that have waited longest. A send that waits means a full send buffer, that is answers the
+   * peer has not acknowledged: the transport holds them until it does.
+   */
+  #checkBacklogs(): void {
+    if (this.#backlogged.size === 0) return;
+    const now = this.#clock();
+    const stall = this.#limits.sendStallTimeout;
+    // Waiting since the last check or longer: blocked, not a send completing in this turn.
+    const blockedAfter = Math.max(50, Math.min(stall > 0 ? stall / 4 : 1000, 1000));
+    let held = this.#unsentBytes;
+    const blocked: Peer[] = [];
+    for (const p of this.#backlogged) {
+      const waited = now - (p.unsentSince ?? now);
+      if (p.association.closed) continue;
+      if (stall > 0 && waited > stall) {
+        this.stats.associationsStalled++;
+        this.#cut(p, `answers waited ${Math.round(waited / 1000)} s for the peer to take them`);
+        held -= p.unsentBytes;
+        continue;
+      }
+      if (waited >= blockedAfter) {
+        held += p.bufferBytes;
+        blocked.push(p);
+      }
+    }
+    // The set keeps insertion order: the longest waiting come first.
+    for (const p of blocked) {
+      if (held <= this.#limits.maxTotalUnsentBytes) break;
+      this.#cut(p, "the registrar holds too many answers not taken");
+      held -= p.unsentBytes + p.bufferBytes;
+    }
   }
 
   /** Aborts an association that abuses the registrar, and says so. */
@@ -1261,6 +1348,9 @@ export class Registrar implements AsyncDisposable {
       endpoints: advertised,
       peers: options.peers,
       clock: this.#clock,
+      auth: options.enrpSecret === undefined
+        ? undefined
+        : { secret: options.enrpSecret, maxSkew: options.enrpMaxSkew },
       host: {
         connect: (address, signal) =>
           connectEndpoint(address, {

@@ -16,3 +16,10 @@ export * from "./errors.ts";
 export * from "./types.ts";
 export { formatIpv4, formatIpv6, ipAddressFamily, writeIpAddress } from "./address.ts";
 export { freezePoolElement, isPolicyName, policyFields, WIRE_LIMITS } from "./parameters.ts";
+export {
+  appendTrailingParameter,
+  AUTH_TAG_SIZE,
+  authenticationTag,
+  splitTrailingParameter,
+  verifyAuthenticationTag,
+} from "./message_auth.ts";

@@ -273,6 +273,12 @@ export function renderMetrics(registrar: Registrar, options: RenderMetricsOption
       "HANDLE_UPDATEs and handle table entries from peers, by result.",
       [[{ result: "applied" }, e.updatesApplied], [{ result: "rejected" }, e.updatesRejected]],
     );
+    out.family(
+      `${P}enrp_messages_refused_total`,
+      "counter",
+      "ENRP messages dropped by peer authentication, by reason.",
+      [[{ reason: "unauthenticated" }, e.unauthenticated], [{ reason: "replayed" }, e.replayed]],
+    );
     out.family(`${P}enrp_takeovers_total`, "counter", "Takeovers of a dead peer's PEs.", [
       [{ result: "completed" }, e.takeovers],
       [{ result: "abandoned" }, e.takeoversAbandoned],

@@ -185,7 +185,7 @@ Deno.test("registrar HTTP: pools and PEs, the registrar, events, metrics", async
     poolHandle: "Echo Pool",
     registrars,
     listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
-    policy: { name: "least-used", load: 0x40000000 },
+    policy: { name: "least-used", load: 0.25 },
     reregistrationInterval: 200,
     hunt: FAST_HUNT,
   });
