@@ -32,11 +32,13 @@ export {
   type SctpBindRequest,
   type SctpPortReceiver,
   SctpStack,
+  type SctpStackOptions,
   type SctpStackStats,
   SharedUdpSocket,
 } from "./sctp/stack.ts";
 export type { SctpConfig } from "./sctp/config.ts";
-export type { UdpSocketApi } from "./sctp/udp_socket.ts";
+export { type SctpClock, type SctpTimerHandle, systemClock } from "./sctp/clock.ts";
+export type { DatagramHandler, UdpBinder, UdpSocket, UdpSocketApi } from "./sctp/udp_socket.ts";
 export {
   connectTcp,
   type Framing,

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import { TransportError } from "../errors.ts";
 import type {
   Association,
@@ -33,6 +32,7 @@ import {
   SctpErrorCause,
   type SctpPacket,
 } from "./chunks.ts";
+import { type SctpClock, type SctpTimerHandle, systemClock } from "./clock.ts";
 import type { SctpConfig } from "./config.ts";
 import { scopedPeerAddresses } from "./scope.ts";
 
@@ -50,6 +50,8 @@ export interface AssociationHost {
   attach(association: SctpAssociation): void;
   /** A random unsigned 32-bit integer. */
   random(): number;
+  /** Time and timers (default {@linkcode systemClock}). */
+  readonly clock?: SctpClock;
 }
 
 /** Association states (RFC 9260, section 4). */
@@ -87,6 +89,13 @@ interface Path {
   /** When DATA sent on it was last acknowledged (ms): it needs no HEARTBEAT for a while. */
   lastAcked: number;
   dataSent: number;
+  rttSamples: number;
+  /** The chunk whose round trip is being timed (one at a time, RFC 9260 6.3.1 C4). */
+  rttChunk: OutChunk | undefined;
+  /** Scratch of SACK processing: flight before it, bytes it acknowledged, a loss it found. */
+  flightBeforeSack: number;
+  bytesAcked: number;
+  lossThisSack: boolean;
 }
 
 interface OutChunk {
@@ -104,6 +113,8 @@ interface OutChunk {
   missing: number;
   retransmit: boolean;
   fastRetransmitted: boolean;
+  /** Marked for retransmission by a T3 expiry: it goes to another path if there is one. */
+  timedOut: boolean;
 }
 
 interface Partial {
@@ -145,11 +156,10 @@ export interface AssociationStart {
   established?: EstablishedParameters;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
+type Timer = SctpTimerHandle;
 
 const tsnLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const tsnLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
-const now = (): number => performance.now();
 
 /**
  * Bytes a message or chunk held for the application costs beyond its payload (its objects),
@@ -176,6 +186,7 @@ export class SctpAssociation implements Association {
   /** Protocol parameters. */
   readonly config: SctpConfig;
   #host: AssociationHost;
+  #clock: SctpClock;
   #state: SctpState = "closed";
   #peerPort: number;
   #paths: Path[] = [];
@@ -199,6 +210,12 @@ export class SctpAssociation implements Association {
   #lastCumAck = 0;
   #fastRecovery = false;
   #fastRecoveryExit = 0;
+  /** The highest TSN sent so far. */
+  #highestSent = 0;
+  /** Chunks above the cumulative ack that a SACK's gap blocks acknowledged. */
+  #gapAcked = 0;
+  /** A fast retransmit may send one packet regardless of cwnd (RFC 9260, 7.2.4 step 3). */
+  #fastRetransmitPacket = false;
   #retransmitCount = 0;
   #timeouts = 0;
   #fastRetransmits = 0;
@@ -227,6 +244,8 @@ export class SctpAssociation implements Association {
   #sackUrgent = false;
   #packetsSinceSack = 0;
   #sackTimer: Timer | undefined;
+  /** Where SACKs go: the source of the latest DATA (RFC 9260, 6.4); undefined: the current path. */
+  #sackPath: Path | undefined;
   #lastAdvertised = 0;
   // Handshake and shutdown
   #initTimer: Timer | undefined;
@@ -243,6 +262,7 @@ export class SctpAssociation implements Association {
   /** Creates an association; the endpoint starts it. */
   constructor(host: AssociationHost, config: SctpConfig, start: AssociationStart) {
     this.#host = host;
+    this.#clock = host.clock ?? systemClock;
     this.config = config;
     this.#peerPort = start.peerPort;
     this.#builder = new PacketBuilder(config.mtu);
@@ -297,23 +317,44 @@ export class SctpAssociation implements Association {
     return { hostname: this.#current.address, port: this.#peerPort };
   }
 
-  /** Per-path state, for tests and diagnostics (`dataSent` counts DATA chunks sent on it). */
+  /**
+   * Per-path state, for tests and diagnostics: `dataSent` counts DATA chunks sent on it,
+   * `flight` the bytes outstanding on it, `rttSamples` the round-trip measurements taken.
+   */
   get paths(): {
     address: string;
     active: boolean;
     rto: number;
+    srtt: number;
     cwnd: number;
+    ssthresh: number;
+    flight: number;
     errors: number;
     dataSent: number;
+    rttSamples: number;
   }[] {
     return this.#paths.map((p) => ({
       address: p.address,
       active: p.active,
       rto: p.rto,
+      srtt: p.srtt,
       cwnd: p.cwnd,
+      ssthresh: p.ssthresh,
+      flight: p.flight,
       errors: p.errors,
       dataSent: p.dataSent,
+      rttSamples: p.rttSamples,
     }));
+  }
+
+  /** The association's error counter (RFC 9260, 8.1), for tests and diagnostics. */
+  get errorCount(): number {
+    return this.#errors;
+  }
+
+  /** Bytes queued or in flight, not yet acknowledged. */
+  get bufferedAmount(): number {
+    return this.#bufferedBytes;
   }
 
   /** Number of retransmitted DATA chunks so far (T3 and fast retransmit). */
@@ -383,6 +424,7 @@ export class SctpAssociation implements Association {
         missing: 0,
         retransmit: false,
         fastRetransmitted: false,
+        timedOut: false,
       });
       this.#nextTsn = (this.#nextTsn + 1) >>> 0;
     }
@@ -483,8 +525,8 @@ export class SctpAssociation implements Association {
     // Rotate among the peer's addresses when retransmitting INIT.
     const path = this.#paths[this.#initRetransmits % this.#paths.length];
     this.#sendControl(p.chunk, 0, p.value, path, p.tag);
-    clearTimeout(this.#initTimer);
-    this.#initTimer = setTimeout(() => {
+    this.#clock.clearTimeout(this.#initTimer);
+    this.#initTimer = this.#clock.setTimeout(() => {
       if (++this.#initRetransmits > this.config.maxInitRetransmits) {
         this.#terminate({ type: "communication-lost", reason: "No answer to INIT or COOKIE ECHO" });
         return;
@@ -523,7 +565,7 @@ export class SctpAssociation implements Association {
 
   #onCookieAck(): void {
     if (this.#state !== "cookie-echoed") return;
-    clearTimeout(this.#initTimer);
+    this.#clock.clearTimeout(this.#initTimer);
     this.#initTimer = undefined;
     this.#initPacket = undefined;
     this.#state = "established";
@@ -541,6 +583,7 @@ export class SctpAssociation implements Association {
     this.#nextTsn = p.localInitialTsn;
     this.#lastCumAck = (p.localInitialTsn - 1) >>> 0;
     this.#highestAcked = this.#lastCumAck;
+    this.#highestSent = this.#lastCumAck;
     this.#cumTsn = (p.peerInitialTsn - 1) >>> 0;
     this.#peerWindow = p.peerWindow;
     this.#outboundStreams = Math.max(1, p.outboundStreams);
@@ -601,7 +644,8 @@ export class SctpAssociation implements Association {
           this.#onSack(c);
           break;
         case ChunkType.Heartbeat:
-          this.#sendControl(ChunkType.HeartbeatAck, 0, c.value, from ?? this.#primary);
+          // RFC 9260 8.3: to the source address of the HEARTBEAT, even one we do not know.
+          this.#sendControlTo(ChunkType.HeartbeatAck, 0, c.value, address, udpPort);
           break;
         case ChunkType.HeartbeatAck:
           this.#onHeartbeatAck(c);
@@ -626,7 +670,7 @@ export class SctpAssociation implements Association {
           // waiting), and a SHUTDOWN read in the same burst as the last DATA would otherwise
           // refuse the application's answers to that DATA before its code could run.
           const value = c.value.slice();
-          setImmediate(() => {
+          this.#clock.setImmediate(() => {
             if (!this.#ended()) this.#onShutdown({ type: c.type, flags: c.flags, value });
           });
           break;
@@ -664,6 +708,8 @@ export class SctpAssociation implements Association {
       this.#sendControl(ChunkType.Error, 0, joinCauses(errorReport), from ?? this.#primary);
     }
     if (hadData) {
+      // RFC 9260 6.4: the SACK goes to where the DATA came from.
+      if (from !== undefined) this.#sackPath = from;
       this.#packetsSinceSack++;
       if (this.#outOfOrder.size > 0 || this.#duplicates.length > 0 || this.#packetsSinceSack >= 2) {
         this.#sackUrgent = true;
@@ -698,13 +744,8 @@ export class SctpAssociation implements Association {
     }
     // What a held chunk costs beyond its payload: a tiny message must not be cheap to queue.
     const size = d.payload.length + HELD_OVERHEAD;
-    if (
-      this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0) + size >
-        this.config.receiveBufferSize
-    ) {
-      return true; // no room: drop it; the peer retransmits once the window opens
-    }
     if (((tsn - this.#cumTsn) >>> 0) > 0x10000) return true; // far beyond any window
+    if (!this.#makeRoom(tsn, size)) return true; // dropped; the peer retransmits it later
     if (tsn !== ((this.#cumTsn + 1) >>> 0)) {
       this.#outOfOrder.set(tsn, {
         flags: d.flags,
@@ -726,6 +767,27 @@ export class SctpAssociation implements Association {
       this.#outOfOrderBytes -= o.payload.length + HELD_OVERHEAD;
       this.#cumTsn = next;
       this.#consume(o.flags, o.stream, o.ssn, o.ppid, o.payload);
+    }
+    return true;
+  }
+
+  /**
+   * Whether a chunk of `size` bytes fits in the receive buffer. When it does not, RFC 9260 6.2:
+   * a chunk above every TSN held is dropped; a lower one is taken in place of the highest
+   * TSNs held for reordering (which the peer sends again once no SACK reports them).
+   */
+  #makeRoom(tsn: number, size: number): boolean {
+    const limit = this.config.receiveBufferSize;
+    const used = () => this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0);
+    while (used() + size > limit) {
+      let highest: number | undefined;
+      for (const t of this.#outOfOrder.keys()) {
+        if (highest === undefined || tsnLt(highest, t)) highest = t;
+      }
+      if (highest === undefined || !tsnLt(tsn, highest)) return false;
+      const dropped = this.#outOfOrder.get(highest)!;
+      this.#outOfOrder.delete(highest);
+      this.#outOfOrderBytes -= dropped.payload.length + HELD_OVERHEAD;
     }
     return true;
   }
@@ -882,7 +944,7 @@ export class SctpAssociation implements Association {
   #scheduleUrgentFlush(): void {
     if (this.#urgentFlushScheduled) return;
     this.#urgentFlushScheduled = true;
-    queueMicrotask(this.#urgentFlushNow);
+    this.#clock.queueMicrotask(this.#urgentFlushNow);
   }
 
   #urgentFlushNow = (): void => {
@@ -896,7 +958,7 @@ export class SctpAssociation implements Association {
     // After the current I/O callbacks and their promise chains, not in the next microtask:
     // an application that answers each message with `await send()` in a loop then has all its
     // messages bundled into a few packets instead of one packet (and one syscall) each.
-    setImmediate(this.#flushNow);
+    this.#clock.setImmediate(this.#flushNow);
   }
 
   /** Sends what congestion and flow control allow, bundling a pending SACK. */
@@ -905,15 +967,18 @@ export class SctpAssociation implements Association {
     const b = this.#builder;
     let path = this.#current;
     let open = false;
-    const t = now();
+    const t = this.#clock.now();
     const put = (c: OutChunk, target: Path) => {
       const need = (16 + c.payload.length + 3) & ~3;
       if (open && need > b.room) ship(target);
       if (!open) {
         if (this.#sackNeeded) {
           const sack = this.#sackValue();
-          if (4 + sack.length + need > this.config.mtu - 12) {
-            this.#sendControl(ChunkType.Sack, 0, sack, this.#current);
+          if (
+            4 + sack.length + need > this.config.mtu - 12 ||
+            (this.#sackPath !== undefined && this.#sackPath !== target)
+          ) {
+            this.#sendControl(ChunkType.Sack, 0, sack, this.#sackPath ?? this.#current);
           } else {
             b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
             open = true;
@@ -926,24 +991,39 @@ export class SctpAssociation implements Association {
         }
       }
       b.data(c.flags, c.tsn, c.stream, c.ssn, c.ppid, c.payload);
-      if (c.transmissions > 0) this.#retransmitCount++;
+      if (c.transmissions > 0) {
+        this.#retransmitCount++;
+        c.missing = 0;
+        // Karn: a retransmitted chunk's round trip is ambiguous.
+        if (c.path !== undefined && c.path.rttChunk === c) c.path.rttChunk = undefined;
+      } else {
+        if (tsnLt(this.#highestSent, c.tsn)) this.#highestSent = c.tsn;
+        // One measurement per round trip and destination (RFC 9260, 6.3.1 C4).
+        if (target.rttChunk === undefined) target.rttChunk = c;
+      }
       c.transmissions++;
       c.sentAt = t;
       c.path = target;
       c.inFlight = true;
       c.retransmit = false;
+      c.timedOut = false;
       target.flight += c.payload.length;
       target.dataSent++;
       this.#peerWindow = Math.max(0, this.#peerWindow - c.payload.length);
     };
+    let shipped = 0;
     const ship = (target: Path) => {
       if (!open) return;
       this.#host.transmit(b.finish(), target.address, target.udpPort);
       open = false;
+      shipped++;
       if (target.t3Deadline === 0) this.#startT3(target);
     };
-    // 1. Retransmissions, oldest first, to the path chosen for them. Fast retransmissions go
-    // out regardless of cwnd (RFC 9260, 7.2.4); timeout retransmissions within it.
+    // 1. Retransmissions, oldest first, to the path chosen for them, within cwnd; but when a
+    // fast retransmit has just been decided, one packet of them goes regardless of cwnd
+    // (RFC 9260, 7.2.4 step 3).
+    const oneFree = this.#fastRetransmitPacket;
+    this.#fastRetransmitPacket = false;
     for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
       const c = this.#inflight[i];
       if (!c.retransmit) continue;
@@ -952,7 +1032,11 @@ export class SctpAssociation implements Association {
         ship(path);
         path = target;
       }
-      if (!c.fastRetransmitted && target.flight >= target.cwnd) break;
+      if (target.flight >= target.cwnd) {
+        const free = oneFree && shipped === 0 &&
+          (!open || ((16 + c.payload.length + 3) & ~3) <= b.room);
+        if (!free) break;
+      }
       put(c, target);
     }
     ship(path);
@@ -984,7 +1068,7 @@ export class SctpAssociation implements Association {
     // 3. A SACK on its own when it cannot wait for data to carry it.
     if (this.#sackNeeded) {
       if (this.#sackUrgent || this.#state !== "established") {
-        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
+        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
       } else {
         this.#armSackTimer();
       }
@@ -999,17 +1083,17 @@ export class SctpAssociation implements Association {
    */
   #armSackTimer(): void {
     if (this.#sackTimer !== undefined) return;
-    this.#sackTimer = setTimeout(() => {
+    this.#sackTimer = this.#clock.setTimeout(() => {
       this.#sackTimer = undefined;
       if (this.#sackNeeded && !this.#ended()) {
-        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#current);
+        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
       }
     }, this.config.delayedAckTime);
   }
 
   #retransmitPath(c: OutChunk): Path {
     // After a timeout, retransmit to another active path if there is one (RFC 9260, 6.4).
-    if (c.path !== undefined && !c.fastRetransmitted && c.transmissions > 0) {
+    if (c.path !== undefined && c.timedOut) {
       const alternate = this.#paths.find((p) => p !== c.path && p.active && p.confirmed);
       if (alternate !== undefined) return alternate;
     }
@@ -1032,105 +1116,132 @@ export class SctpAssociation implements Association {
       this.abort("Protocol violation: SACK of a TSN never sent");
       return;
     }
-    const t = now();
-    let bytesAcked = 0;
-    let rttPath: Path | undefined;
-    let rttSample = 0;
+    const t = this.#clock.now();
     const cumAdvanced = tsnLt(this.#lastCumAck, cum);
-    const flightBefore = new Map<Path, number>();
-    for (const p of this.#paths) flightBefore.set(p, p.flight);
+    const wasInFastRecovery = this.#fastRecovery;
+    // Bytes newly acknowledged per destination (the one each chunk was last sent to), and
+    // each destination's flight before this SACK, for cwnd growth (RFC 9260, 7.2.1, 7.2.2).
+    for (const p of this.#paths) {
+      p.flightBeforeSack = p.flight;
+      p.bytesAcked = 0;
+    }
+    const newlyAcked = (o: OutChunk): void => {
+      const p = o.path;
+      if (p === undefined) return;
+      p.bytesAcked += o.payload.length;
+      // Karn (RFC 9260, 6.3.1 C5): only the chunk being timed, only if it was sent once.
+      if (p.rttChunk === o) {
+        p.rttChunk = undefined;
+        if (o.transmissions === 1) this.#measure(p, t - o.sentAt);
+      }
+    };
     // Cumulative acknowledgement.
     while (this.#inflightHead < this.#inflight.length) {
       const o = this.#inflight[this.#inflightHead];
       if (!tsnLe(o.tsn, cum)) break;
       this.#inflightHead++;
       if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
-      if (!o.acked) bytesAcked += o.payload.length;
-      if (o.transmissions === 1 && o.path !== undefined) {
-        rttPath = o.path;
-        rttSample = t - o.sentAt;
-      }
+      if (!o.acked) newlyAcked(o);
+      else this.#gapAcked--;
       this.#bufferedBytes -= o.payload.length;
       if (o.path !== undefined) {
         o.path.errors = 0;
         o.path.lastAcked = t;
+        if (o.path.rttChunk === o) o.path.rttChunk = undefined;
       }
     }
     if (this.#inflightHead > 512 && this.#inflightHead * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#inflightHead);
       this.#inflightHead = 0;
     }
-    // Gap acknowledgements.
+    // Gap acknowledgements; a chunk gap-acked before and left out now was reneged on.
     let highestNewlyAcked = cum;
-    const base = this.#inflightHead;
-    for (const [s, e] of sack.gaps) {
-      const from = (cum + s) >>> 0;
-      const to = (cum + e) >>> 0;
-      for (let i = base; i < this.#inflight.length; i++) {
-        const o = this.#inflight[i];
-        if (tsnLt(o.tsn, from)) continue;
-        if (tsnLt(to, o.tsn)) break;
-        if (!o.acked) {
-          o.acked = true;
-          bytesAcked += o.payload.length;
-          if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
-          o.inFlight = false;
-          o.retransmit = false;
-          if (tsnLt(highestNewlyAcked, o.tsn)) highestNewlyAcked = o.tsn;
-          if (o.transmissions === 1 && o.path !== undefined) {
-            rttPath = o.path;
-            rttSample = t - o.sentAt;
-          }
-        }
+    let highestReported = cum;
+    let g = 0;
+    let ackedAhead = this.#gapAcked;
+    for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
+      const o = this.#inflight[i];
+      const offset = (o.tsn - cum) >>> 0;
+      while (g < sack.gaps.length && sack.gaps[g][1] < offset) g++;
+      if (g >= sack.gaps.length && ackedAhead === 0) break;
+      if (o.acked) ackedAhead--;
+      const covered = g < sack.gaps.length && sack.gaps[g][0] <= offset;
+      if (covered) {
+        highestReported = o.tsn;
+        if (o.acked) continue;
+        o.acked = true;
+        this.#gapAcked++;
+        if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
+        o.inFlight = false;
+        o.retransmit = false;
+        highestNewlyAcked = o.tsn;
+        newlyAcked(o);
+      } else if (o.acked) {
+        // Reneged (RFC 9260, 6.2 lets a full receiver drop held chunks): send it again.
+        o.acked = false;
+        this.#gapAcked--;
+        o.retransmit = true;
+        o.missing = 0;
       }
     }
     if (tsnLt(this.#highestAcked, highestNewlyAcked)) this.#highestAcked = highestNewlyAcked;
-    // Missing reports and fast retransmit (RFC 9260, 7.2.4).
-    let fastRetransmit = false;
-    if (sack.gaps.length > 0) {
-      for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
-        const o = this.#inflight[i];
-        if (!tsnLt(o.tsn, highestNewlyAcked)) break;
-        if (o.acked || !o.inFlight) continue;
-        if (++o.missing >= 3 && !o.fastRetransmitted) {
-          o.fastRetransmitted = true;
-          o.retransmit = true;
-          this.#fastRetransmits++;
-          o.inFlight = false;
-          if (o.path !== undefined) o.path.flight -= o.payload.length;
-          fastRetransmit = true;
-        }
-      }
-    }
-    if (fastRetransmit && !this.#fastRecovery) {
-      this.#fastRecovery = true;
-      this.#fastRecoveryExit = (this.#nextTsn - 1) >>> 0;
-      for (const p of this.#paths) {
-        if (p.flight === 0 && p !== this.#current) continue;
-        p.ssthresh = Math.max(p.cwnd / 2, 4 * this.config.mtu);
-        p.cwnd = p.ssthresh;
-        p.partialBytesAcked = 0;
-      }
-    }
-    if (this.#fastRecovery && tsnLe(this.#fastRecoveryExit, cum)) this.#fastRecovery = false;
-    if (rttPath !== undefined) this.#measure(rttPath, rttSample);
-    // Congestion window growth (RFC 9260, 7.2.1 and 7.2.2).
-    if (cumAdvanced && !this.#fastRecovery && bytesAcked > 0) {
+    // Congestion window growth, before any fast retransmit adjustment (RFC 9260, 7.2.4 note),
+    // per destination by the bytes acknowledged that were sent to it (7.2.1, 7.2.2).
+    if (cumAdvanced && !wasInFastRecovery) {
       const mtu = this.config.mtu;
       for (const p of this.#paths) {
-        const before = flightBefore.get(p) ?? 0;
-        if (before === 0) continue;
+        const acked = p.bytesAcked;
+        if (acked === 0) continue;
+        const fullyUsed = p.flightBeforeSack >= p.cwnd - mtu;
         if (p.cwnd <= p.ssthresh) {
-          if (before >= p.cwnd - mtu) p.cwnd += Math.min(bytesAcked, mtu);
+          if (fullyUsed) p.cwnd += Math.min(acked, mtu);
         } else {
-          p.partialBytesAcked += bytesAcked;
-          if (p.partialBytesAcked >= p.cwnd && before >= p.cwnd - mtu) {
+          p.partialBytesAcked += acked;
+          if (p.partialBytesAcked >= p.cwnd && fullyUsed) {
             p.partialBytesAcked -= p.cwnd;
             p.cwnd += mtu;
           }
         }
       }
     }
+    // Missing reports and fast retransmit (RFC 9260, 7.2.4). HTNA: a TSN is reported missing
+    // only below the highest TSN newly acknowledged, or, in Fast Recovery when the cumulative
+    // ack advanced, below the highest TSN this SACK reports.
+    const missingBelow = wasInFastRecovery && cumAdvanced ? highestReported : highestNewlyAcked;
+    let fastRetransmit = false;
+    if (sack.gaps.length > 0) {
+      for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
+        const o = this.#inflight[i];
+        if (!tsnLt(o.tsn, missingBelow)) break;
+        if (o.acked || !o.inFlight) continue;
+        if (++o.missing >= 3 && !o.fastRetransmitted) {
+          o.fastRetransmitted = true;
+          o.retransmit = true;
+          this.#fastRetransmits++;
+          o.inFlight = false;
+          if (o.path !== undefined) {
+            o.path.flight -= o.payload.length;
+            if (!this.#fastRecovery) o.path.lossThisSack = true;
+          }
+          fastRetransmit = true;
+        }
+      }
+    }
+    if (fastRetransmit && !this.#fastRecovery) {
+      // Only the destinations the lost chunks were last sent to (7.2.4 step 2); the exit
+      // point is the highest TSN outstanding (step 6).
+      this.#fastRecovery = true;
+      this.#fastRecoveryExit = this.#highestSent;
+      this.#fastRetransmitPacket = true;
+      for (const p of this.#paths) {
+        if (!p.lossThisSack) continue;
+        p.lossThisSack = false;
+        p.ssthresh = Math.max(p.cwnd / 2, 4 * this.config.mtu);
+        p.cwnd = p.ssthresh;
+        p.partialBytesAcked = 0;
+      }
+    }
+    if (this.#fastRecovery && tsnLe(this.#fastRecoveryExit, cum)) this.#fastRecovery = false;
     if (cumAdvanced) {
       this.#lastCumAck = cum;
       this.#errors = 0;
@@ -1153,6 +1264,7 @@ export class SctpAssociation implements Association {
   }
 
   #measure(p: Path, r: number): void {
+    p.rttSamples++;
     if (!p.measured) {
       p.srtt = r;
       p.rttvar = r / 2;
@@ -1168,8 +1280,8 @@ export class SctpAssociation implements Association {
   // clearing and setting a runtime timer each time. The timer re-arms itself when it fires
   // before the deadline and does nothing when T3 was stopped.
   #startT3(p: Path): void {
-    p.t3Deadline = now() + p.rto;
-    if (p.t3 === undefined) p.t3 = setTimeout(() => this.#t3Fired(p), p.rto);
+    p.t3Deadline = this.#clock.now() + p.rto;
+    if (p.t3 === undefined) p.t3 = this.#clock.setTimeout(() => this.#t3Fired(p), p.rto);
   }
 
   #stopT3(p: Path): void {
@@ -1179,9 +1291,9 @@ export class SctpAssociation implements Association {
   #t3Fired(p: Path): void {
     p.t3 = undefined;
     if (p.t3Deadline === 0 || this.#ended()) return;
-    const left = p.t3Deadline - now();
+    const left = p.t3Deadline - this.#clock.now();
     if (left > 0.5) {
-      p.t3 = setTimeout(() => this.#t3Fired(p), left);
+      p.t3 = this.#clock.setTimeout(() => this.#t3Fired(p), left);
       return;
     }
     p.t3Deadline = 0;
@@ -1201,23 +1313,32 @@ export class SctpAssociation implements Association {
       if (o.path !== p || !o.inFlight) continue;
       o.inFlight = false;
       o.retransmit = true;
-      o.fastRetransmitted = false;
+      // Miss indications start over; a chunk fast-retransmitted once never is again (7.2.4).
+      o.missing = 0;
+      o.timedOut = true;
       p.flight -= o.payload.length;
       marked++;
     }
     p.flight = Math.max(0, p.flight);
+    p.rttChunk = undefined;
     this.#fastRecovery = false;
     if (this.#pathFailure(p)) return;
     if (marked > 0 || this.#state === "shutdown-sent" || this.#state === "shutdown-ack-sent") {
       this.#flush();
     }
-    if (p.t3Deadline === 0 && marked > 0) this.#startT3(p);
+    // The retransmissions may have gone to another path: T3 runs here only for what is
+    // still outstanding here (RFC 9260, 6.3.2 R1).
+    if (p.t3Deadline === 0 && p.flight > 0) this.#startT3(p);
   }
 
-  /** Counts an unanswered transmission on a path; returns true if the association failed. */
-  #pathFailure(p: Path): boolean {
+  /**
+   * Counts an unanswered transmission on a path; returns true if the association failed. An
+   * unanswered HEARTBEAT counts against the association only on the path used for data
+   * (RFC 9260, 8.1): an idle other path that is down must not end an association that works.
+   */
+  #pathFailure(p: Path, heartbeat = false): boolean {
     p.errors++;
-    this.#errors++;
+    if (!heartbeat || p === this.#current) this.#errors++;
     if (this.#errors > this.config.associationMaxRetransmits) {
       this.#terminate({
         type: "communication-lost",
@@ -1268,10 +1389,10 @@ export class SctpAssociation implements Association {
   }
 
   #scheduleHeartbeat(p: Path, delay?: number): void {
-    clearTimeout(p.heartbeat);
+    this.#clock.clearTimeout(p.heartbeat);
     const jitter = 1 + (this.#host.random() / 0x100000000 - 0.5) * 0.2;
     const wait = delay ?? (p.active ? this.config.heartbeatInterval * jitter + p.rto : p.rto);
-    p.heartbeat = setTimeout(() => this.#heartbeat(p), wait);
+    p.heartbeat = this.#clock.setTimeout(() => this.#heartbeat(p), wait);
   }
 
   #heartbeat(p: Path): void {
@@ -1281,14 +1402,19 @@ export class SctpAssociation implements Association {
       // The previous HEARTBEAT went unanswered.
       p.heartbeatPending = false;
       p.rto = Math.min(p.rto * 2, this.config.rtoMax);
-      if (this.#pathFailure(p)) return;
-    } else if (p.active && p.confirmed && now() - p.lastAcked < this.config.heartbeatInterval) {
+      if (this.#pathFailure(p, true)) return;
+    } else if (
+      p.active && p.confirmed && this.#clock.now() - p.lastAcked < this.config.heartbeatInterval
+    ) {
       // RFC 9260 8.3: only idle paths are probed; DATA acknowledged on it lately proved it.
-      this.#scheduleHeartbeat(p, p.lastAcked + this.config.heartbeatInterval - now() + p.rto);
+      this.#scheduleHeartbeat(
+        p,
+        p.lastAcked + this.config.heartbeatInterval - this.#clock.now() + p.rto,
+      );
       return;
     }
     p.heartbeatNonce = this.#host.random();
-    p.heartbeatSentAt = now();
+    p.heartbeatSentAt = this.#clock.now();
     p.heartbeatPending = true;
     const info = new Uint8Array(16);
     const view = new DataView(info.buffer);
@@ -1297,8 +1423,8 @@ export class SctpAssociation implements Association {
     view.setUint32(12, p.heartbeatNonce);
     this.#sendControl(ChunkType.Heartbeat, 0, parameter(InitParameter.HeartbeatInfo, info), p);
     // Wait one RTO for the answer, then count a failure at the next heartbeat.
-    clearTimeout(p.heartbeat);
-    p.heartbeat = setTimeout(() => this.#heartbeat(p), p.rto);
+    this.#clock.clearTimeout(p.heartbeat);
+    p.heartbeat = this.#clock.setTimeout(() => this.#heartbeat(p), p.rto);
   }
 
   #onHeartbeatAck(c: RawChunk): void {
@@ -1308,7 +1434,7 @@ export class SctpAssociation implements Association {
     const p = this.#paths[index];
     if (p === undefined || !p.heartbeatPending || view.getUint32(12) !== p.heartbeatNonce) return;
     p.heartbeatPending = false;
-    this.#measure(p, now() - view.getFloat64(0));
+    this.#measure(p, this.#clock.now() - view.getFloat64(0));
     p.errors = 0;
     this.#errors = 0;
     const wasDown = !p.active;
@@ -1340,7 +1466,7 @@ export class SctpAssociation implements Association {
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, this.#cumTsn);
     this.#sendControl(ChunkType.Shutdown, 0, value, this.#current);
-    this.#shutdownTimer = setTimeout(() => {
+    this.#shutdownTimer = this.#clock.setTimeout(() => {
       if (this.#state !== "shutdown-sent") return;
       if (this.#pathFailure(this.#current)) return;
       this.#sendShutdown(Math.min(rto * 2, this.config.rtoMax));
@@ -1349,7 +1475,7 @@ export class SctpAssociation implements Association {
 
   #sendShutdownAck(rto: number): void {
     this.#sendControl(ChunkType.ShutdownAck, 0, EMPTY, this.#current);
-    this.#shutdownTimer = setTimeout(() => {
+    this.#shutdownTimer = this.#clock.setTimeout(() => {
       if (this.#state !== "shutdown-ack-sent") return;
       if (this.#pathFailure(this.#current)) return;
       this.#sendShutdownAck(Math.min(rto * 2, this.config.rtoMax));
@@ -1368,7 +1494,7 @@ export class SctpAssociation implements Association {
       this.#state = "shutdown-received";
       this.#maybeShutdown();
     } else if (this.#state === "shutdown-sent") {
-      clearTimeout(this.#shutdownTimer);
+      this.#clock.clearTimeout(this.#shutdownTimer);
       this.#state = "shutdown-ack-sent";
       this.#sendShutdownAck(this.#current.rto);
     }
@@ -1414,6 +1540,11 @@ export class SctpAssociation implements Association {
       heartbeatNonce: 0,
       lastAcked: 0,
       dataSent: 0,
+      rttSamples: 0,
+      rttChunk: undefined,
+      flightBeforeSack: 0,
+      bytesAcked: 0,
+      lossThisSack: false,
     };
     this.#paths.push(p);
     return p;
@@ -1425,10 +1556,21 @@ export class SctpAssociation implements Association {
   }
 
   #sendControl(type: number, flags: number, value: Uint8Array, path: Path, tag?: number): void {
+    this.#sendControlTo(type, flags, value, path.address, path.udpPort, tag);
+  }
+
+  #sendControlTo(
+    type: number,
+    flags: number,
+    value: Uint8Array,
+    address: string,
+    udpPort: number,
+    tag?: number,
+  ): void {
     const b = this.#builder;
     b.start(this.#host.localPort, this.#peerPort, tag ?? this.#peerTag);
     b.chunk(type, flags, value);
-    this.#host.transmit(b.finish(), path.address, path.udpPort);
+    this.#host.transmit(b.finish(), address, udpPort);
   }
 
   #emit(event: AssociationEvent): void {
@@ -1447,12 +1589,12 @@ export class SctpAssociation implements Association {
     this.#connectSettle = undefined;
     this.#state = "closed";
     this.#done = true;
-    clearTimeout(this.#initTimer);
-    clearTimeout(this.#sackTimer);
-    clearTimeout(this.#shutdownTimer);
+    this.#clock.clearTimeout(this.#initTimer);
+    this.#clock.clearTimeout(this.#sackTimer);
+    this.#clock.clearTimeout(this.#shutdownTimer);
     for (const p of this.#paths) {
-      clearTimeout(p.t3);
-      clearTimeout(p.heartbeat);
+      this.#clock.clearTimeout(p.t3);
+      this.#clock.clearTimeout(p.heartbeat);
       p.t3 = undefined;
       p.t3Deadline = 0;
       p.heartbeat = undefined;

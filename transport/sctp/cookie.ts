@@ -11,7 +11,7 @@ import { formatIpv4, formatIpv6, writeIpAddress } from "../../wire/address.ts";
 
 /** The association parameters a state cookie carries. */
 export interface CookieState {
-  /** When the cookie was made (ms since the epoch). */
+  /** When the cookie was made (ms on the endpoint's clock). */
   created: number;
   /** How long it is valid (ms). */
   lifetime: number;

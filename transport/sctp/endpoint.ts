@@ -16,6 +16,7 @@ import { ipAddressFamily } from "../../wire/address.ts";
 import { TransportError } from "../errors.ts";
 import type { Association, AssociationListener, TransportAddress } from "../types.ts";
 import { type AssociationHost, SctpAssociation } from "./association.ts";
+import type { SctpClock } from "./clock.ts";
 import {
   ChunkType,
   decodeInit,
@@ -58,6 +59,8 @@ export interface SctpEndpointOptions extends SctpTuning {
   udpApi?: "auto" | "deno" | "node";
   /** The SCTP stack whose UDP sockets to share (default {@linkcode SctpStack.default}). */
   stack?: SctpStack;
+  /** Time and timers of the endpoint and its associations (default: the stack's clock). */
+  clock?: SctpClock;
   /**
    * With no `udpPort`: share the stack's socket for outgoing associations instead of binding
    * a UDP port of the endpoint's own (what {@linkcode connectSctp} does).
@@ -93,6 +96,8 @@ export interface SctpConnectOptions extends SctpTuning {
   udpApi?: "auto" | "deno" | "node";
   /** The SCTP stack whose UDP sockets to share (default {@linkcode SctpStack.default}). */
   stack?: SctpStack;
+  /** Time and timers of the association, for {@linkcode connectSctp} (default: the stack's). */
+  clock?: SctpClock;
   /** Gives the attempt up: the association is aborted and the promise rejects (`closed`). */
   signal?: AbortSignal;
 }
@@ -160,9 +165,12 @@ export class SctpEndpoint implements AssociationListener {
   #maxAssociations: number;
   #builder: PacketBuilder;
   #host: AssociationHost;
+  #clock: SctpClock;
 
   private constructor(options: SctpEndpointOptions) {
     this.config = resolveSctpConfig(options);
+    this.#clock = options.clock ?? (options.stack ?? SctpStack.default).clock;
+    const clock = this.#clock;
     this.#secret = options.secret ?? crypto.getRandomValues(new Uint8Array(32));
     this.#random = options.random ?? randomU32;
     this.#maxAssociations = options.maxAssociations ?? 1024;
@@ -180,6 +188,7 @@ export class SctpEndpoint implements AssociationListener {
       detach: (a) => this.#detach(a),
       attach: (a) => this.#byTag.set(a.localTag, a),
       random: () => this.#random(),
+      clock,
     };
   }
 
@@ -450,7 +459,7 @@ export class SctpEndpoint implements AssociationListener {
     const outboundStreams = Math.min(this.config.streams, init.inboundStreams);
     const inboundStreams = Math.min(this.config.streams, init.outboundStreams);
     const cookie = makeCookie({
-      created: Date.now(),
+      created: this.#clock.now(),
       lifetime: this.config.cookieLifetime,
       localTag,
       peerTag: init.initiateTag,
@@ -482,7 +491,7 @@ export class SctpEndpoint implements AssociationListener {
       this.stats.cookiesRejected++;
       return;
     }
-    const age = Date.now() - state.created;
+    const age = this.#clock.now() - state.created;
     if (age > state.lifetime) {
       this.stats.cookiesRejected++;
       const staleness = new Uint8Array(4);

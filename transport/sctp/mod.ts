@@ -24,14 +24,16 @@ export {
   type SctpState,
 } from "./association.ts";
 export type { RawChunk, SctpPacket } from "./chunks.ts";
+export { type SctpClock, type SctpTimerHandle, systemClock } from "./clock.ts";
 export type { SctpConfig, SctpTuning, SctpUdpPorts } from "./config.ts";
 export { crc32c } from "./crc32c.ts";
-export type { UdpSocketApi } from "./udp_socket.ts";
+export type { DatagramHandler, UdpBinder, UdpSocket, UdpSocketApi } from "./udp_socket.ts";
 export {
   type SctpBinding,
   type SctpBindRequest,
   type SctpPortReceiver,
   SctpStack,
+  type SctpStackOptions,
   type SctpStackStats,
   SharedUdpSocket,
 } from "./stack.ts";

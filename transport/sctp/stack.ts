@@ -26,7 +26,8 @@
 import { ipAddressFamily } from "../../wire/address.ts";
 import { TransportError } from "../errors.ts";
 import { ChunkType, decodeInit, decodePacket, PacketBuilder, type SctpPacket } from "./chunks.ts";
-import { bindUdp, type UdpSocket, type UdpSocketApi } from "./udp_socket.ts";
+import { type SctpClock, systemClock } from "./clock.ts";
+import { bindUdp, type UdpBinder, type UdpSocket, type UdpSocketApi } from "./udp_socket.ts";
 
 /** Receives the datagrams addressed to one SCTP port; `bytes` is only valid during the call. */
 export type SctpPortReceiver = (
@@ -80,7 +81,7 @@ export class SharedUdpSocket {
 
   /** @internal Binds the UDP socket. */
   async open(port: number, api: UdpSocketApi | undefined): Promise<void> {
-    this.#socket = await bindUdp(
+    this.#socket = await this.#stack.bindUdp(
       this.address,
       port,
       (bytes, address, udpPort) => this.#onDatagram(bytes, address, udpPort),
@@ -230,6 +231,24 @@ export interface SctpStackStats {
 }
 
 /**
+ * What a stack runs on: its clock and the way it binds UDP sockets. The defaults are the
+ * runtime's; a simulated network (`SimNetwork`) supplies its own.
+ *
+ * @example
+ * ```ts
+ * import type { SctpStackOptions } from "./stack.ts";
+ * import { systemClock } from "./clock.ts";
+ * const options: SctpStackOptions = { clock: systemClock };
+ * ```
+ */
+export interface SctpStackOptions {
+  /** Time and timers of every endpoint and association of the stack (default: the runtime's). */
+  clock?: SctpClock;
+  /** Binds a UDP socket (default: the runtime's UDP, see {@linkcode bindUdp}). */
+  bindUdp?: UdpBinder;
+}
+
+/**
  * The SCTP stack of a process: the UDP sockets that its SCTP endpoints share.
  * {@linkcode SctpStack.default} is the one every endpoint uses unless given another.
  *
@@ -253,8 +272,18 @@ export class SctpStack {
 
   /** Counters of packets that reached no endpoint. */
   readonly stats: SctpStackStats = { malformed: 0, outOfTheBlue: 0 };
+  /** Time and timers of the stack's endpoints and associations. */
+  readonly clock: SctpClock;
+  /** @internal Binds a UDP socket. */
+  readonly bindUdp: UdpBinder;
   #sockets = new Set<SharedUdpSocket>();
   #builder = new PacketBuilder(64);
+
+  /** A stack of its own (tests, simulations); most programs use {@linkcode SctpStack.default}. */
+  constructor(options: SctpStackOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.bindUdp = options.bindUdp ?? bindUdp;
+  }
 
   /** The sockets open now. */
   get sockets(): readonly SharedUdpSocket[] {

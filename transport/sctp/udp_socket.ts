@@ -19,6 +19,17 @@ export type UdpSocketApi = "auto" | "deno" | "node";
 /** Called for each datagram; `bytes` is only valid during the call. */
 export type DatagramHandler = (bytes: Uint8Array, address: string, port: number) => void;
 
+/**
+ * Binds a UDP socket to an address and port (0 for a free one); {@linkcode bindUdp} is the
+ * runtime's.
+ */
+export type UdpBinder = (
+  address: string,
+  port: number,
+  onMessage: DatagramHandler,
+  api?: UdpSocketApi,
+) => Promise<UdpSocket>;
+
 /** A bound UDP socket. */
 export interface UdpSocket {
   /** The API underneath. */
