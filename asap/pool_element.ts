@@ -26,6 +26,9 @@ import { FAST_FAILOVER_SCTP, MULTI_HOMED_SCTP } from "./pool_user_session.ts";
 import { RegistrarChannel } from "./registrar_channel.ts";
 import { type HuntTuning, RegistrarHunt } from "./registrar_hunt.ts";
 import { MAX_LOAD } from "../policy/types.ts";
+import { Channel } from "../transport/channel.ts";
+import { closeGracefully } from "../transport/close_gracefully.ts";
+import { delay } from "../transport/delay.ts";
 import type { MulticastOptions } from "../transport/multicast.ts";
 import {
   type EndpointAddress,
@@ -254,8 +257,8 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   #listeners = new Set<(e: PoolElementEvent) => void>();
   #done = Promise.withResolvers<void>();
   #sessions = new Set<PoolElementSession>();
-  #queue: PoolElementSession[] = [];
-  #acceptWaiters: ((s: PoolElementSession | null) => void)[] = [];
+  /** Sessions for `accept` (without `onSession`); closed when the PE closes. */
+  #incoming = new Channel<PoolElementSession>();
   #tasks = new Set<Promise<void>>();
   #first: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #firstPromise: Promise<void>;
@@ -494,14 +497,11 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     if ((this.#dirty && !force) || !this.#channel.connected || this.#closed) {
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        if (this.#wake === done) this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
+    const woken = new AbortController();
+    const wake = (): void => woken.abort();
+    this.#wake = wake;
+    return delay(ms, { signal: woken.signal }).finally(() => {
+      if (this.#wake === wake) this.#wake = undefined;
     });
   }
 
@@ -646,12 +646,12 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   }
 
   async #onRegistrarAssociation(association: Association): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answered = new AbortController();
     const first = await Promise.race([
       association.receive().catch(() => null),
-      new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), 10_000)),
+      delay(10_000, { signal: answered.signal }).then(() => null),
     ]);
-    clearTimeout(timer);
+    answered.abort();
     let message: AsapMessage | undefined;
     if (first !== null && first.ppid === ASAP_PPID) {
       try {
@@ -721,17 +721,12 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       })();
       return;
     }
-    const waiter = this.#acceptWaiters.shift();
-    if (waiter !== undefined) waiter(session);
-    else this.#queue.push(session);
+    if (!this.#incoming.push(session)) session.abort("Pool element closing");
   }
 
   /** The next PU session (when no `onSession` handler was given), or `null` once closed. */
   accept(): Promise<PoolElementSession | null> {
-    const s = this.#queue.shift();
-    if (s !== undefined) return Promise.resolve(s);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#acceptWaiters.push(resolve));
+    return this.#incoming.receive();
   }
 
   /** Yields PU sessions until the PE is closed. */
@@ -753,6 +748,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#incoming.close();
     this.#wake?.();
     this.#settleFirst(new PoolError("closed", "Pool element closed"));
     if (this.#registered && this.#channel.connected) {
@@ -783,6 +779,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
   async abort(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#incoming.close();
     this.#wake?.();
     this.#settleFirst(new PoolError("closed", "Pool element aborted"));
     this.#channel.drop("Pool element aborted");
@@ -794,21 +791,17 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
     await this.#channel.close();
     await this.#asapEndpoint?.close();
     await this.#listener.close();
-    for (const w of this.#acceptWaiters.splice(0)) w(null);
-    const sessions = [...this.#sessions, ...this.#queue.splice(0)];
+    // Sessions not accepted yet are in #sessions too, unless they have ended.
+    const sessions = new Set([...this.#sessions, ...this.#incoming.drain()]);
     this.#sessions.clear();
     if (abort) {
       for (const s of sessions) s.abort("Pool element aborted");
     } else {
-      await Promise.all(sessions.map(async (s) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          s.close().catch(() => {}),
-          new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
-        ]);
-        clearTimeout(timer);
-        if (!s.closed) s.abort("Pool element closed");
-      }));
+      await Promise.all(
+        [...sessions].map((s) =>
+          closeGracefully(s, { timeout: 2000, reason: "Pool element closed" })
+        ),
+      );
     }
     await Promise.allSettled([...this.#tasks]);
     this.#done.resolve();

@@ -12,6 +12,9 @@ import { ASAP_PPID, connectEndpoint } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import { toPoolHandle } from "./pool_handle.ts";
 import type { SessionMessage } from "./pool_element_session.ts";
+import { Channel } from "../transport/channel.ts";
+import { closeGracefully } from "../transport/close_gracefully.ts";
+import { delay } from "../transport/delay.ts";
 import type { EndpointAddress, MultiHomedAddress } from "../transport/open.ts";
 import { TransportError } from "../transport/errors.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
@@ -345,8 +348,8 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
   #current: PoolElementParameter | undefined;
   #generation = 0;
   #outstanding: Request[] = [];
-  #queue: SessionMessage[] = [];
-  #waiters: ((m: SessionMessage | null) => void)[] = [];
+  /** Application messages that answer no request, for `receive`; closed when the session ends. */
+  #unsolicited = new Channel<SessionMessage>();
   #cookie: Uint8Array | undefined;
   #failing: Promise<void> | undefined;
   #failAgain: { generation: number; reason: string; report: boolean } | undefined;
@@ -550,10 +553,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
 
   /** The next application message that answers no request, or `null` once the session ends. */
   receive(): Promise<SessionMessage | null> {
-    const m = this.#queue.shift();
-    if (m !== undefined) return Promise.resolve(m);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#unsolicited.receive();
   }
 
   /** Yields application messages that answer no request, until the session ends. */
@@ -598,10 +598,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
       head.resolve(m.data);
       return;
     }
-    const message = { data: m.data, ppid: m.ppid, stream: m.stream };
-    const w = this.#waiters.shift();
-    if (w !== undefined) w(message);
-    else this.#queue.push(message);
+    this.#unsolicited.push({ data: m.data, ppid: m.ppid, stream: m.stream });
   }
 
   async #read(association: Association, generation: number): Promise<void> {
@@ -730,19 +727,6 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
       });
   }
 
-  #sleep(ms: number): Promise<void> {
-    const signal = this.#controller.signal;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
   async #connectLoop(
     from: PoolElementParameter | undefined,
     reason: string,
@@ -764,7 +748,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
       if (this.#closed) throw new PoolError("closed", "Session is closed");
       if (candidate === undefined) {
         // Nothing untried is left: wait, then give the failed PEs another chance.
-        await this.#sleep(this.#failoverDelay);
+        await delay(this.#failoverDelay, { signal: this.#controller.signal });
         this.#excluded.clear();
         continue;
       }
@@ -877,7 +861,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
       clearTimeout(r.timer);
       r.reject(error ?? new PoolError("closed", "Session closed before the response"));
     }
-    for (const w of this.#waiters.splice(0)) w(null);
+    this.#unsolicited.close();
     if (error !== undefined) {
       logger.warn("Session with pool {pool} ended: {error}", {
         pool: new TextDecoder().decode(this.poolHandle),
@@ -897,13 +881,7 @@ export class PoolUserSession implements AsyncIterable<SessionMessage>, AsyncDisp
     this.#terminate(undefined);
     await this.#failing;
     if (a !== undefined && !a.closed) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        a.close().catch(() => {}),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
-      ]);
-      clearTimeout(timer);
-      if (!a.closed) a.abort("Session closed");
+      await closeGracefully(a, { timeout: 2000, reason: "Session closed" });
     }
     await Promise.allSettled([...this.#readers]);
   }

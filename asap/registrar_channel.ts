@@ -12,6 +12,7 @@ import type { AsapMessage } from "./messages.ts";
 import { ASAP_PPID } from "./connect.ts";
 import { PoolError } from "./errors.ts";
 import type { RegistrarHunt } from "./registrar_hunt.ts";
+import { closeGracefully } from "../transport/close_gracefully.ts";
 import type { EndpointAddress } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { WireError } from "../wire/errors.ts";
@@ -275,15 +276,7 @@ export class RegistrarChannel {
     this.#down("Channel closed");
     await this.#hunt.close();
     await this.#connecting?.catch(() => {});
-    if (a !== undefined) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        a.close().catch(() => {}),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
-      ]);
-      clearTimeout(timer);
-      if (!a.closed) a.abort("Channel closed");
-    }
+    if (a !== undefined) await closeGracefully(a, { timeout: 2000, reason: "Channel closed" });
     await Promise.allSettled([...this.#readers]);
   }
 }

@@ -12,6 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import { decodeAsapMessage } from "./codec.ts";
 import { ASAP_PPID, connectEndpoint } from "./connect.ts";
 import { PoolError } from "./errors.ts";
+import { delay } from "../transport/delay.ts";
 import { type EndpointAddress, formatEndpointAddress } from "../transport/open.ts";
 import { type MulticastOptions, MulticastReceiver } from "../transport/multicast.ts";
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
@@ -361,17 +362,16 @@ export class RegistrarHunt {
     return winner;
   }
 
+  /** Waits `ms`, or less when `signal` aborts or an announcement wakes the hunt. */
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wakers.add(done);
-      signal?.addEventListener("abort", done, { once: true });
+    const woken = new AbortController();
+    const wake = (): void => woken.abort();
+    this.#wakers.add(wake);
+    signal?.addEventListener("abort", wake, { once: true });
+    if (signal?.aborted) wake();
+    return delay(ms, { signal: woken.signal }).finally(() => {
+      this.#wakers.delete(wake);
+      signal?.removeEventListener("abort", wake);
     });
   }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Channel } from "./channel.ts";
 import { TransportError } from "./errors.ts";
 import { connectSctp, listenSctp } from "./sctp/endpoint.ts";
 import type { SctpTuning, SctpUdpPorts } from "./sctp/config.ts";
@@ -284,9 +285,7 @@ export async function openListener(
 /** Several listeners as one: accepts from all of them. */
 class MergedListener implements AssociationListener {
   #listeners: AssociationListener[];
-  #ready: Association[] = [];
-  #waiters: ((a: Association | null) => void)[] = [];
-  #closed = false;
+  #incoming = new Channel<Association>();
 
   constructor(listeners: AssociationListener[]) {
     this.#listeners = listeners;
@@ -297,13 +296,7 @@ class MergedListener implements AssociationListener {
     for (;;) {
       const a = await listener.accept().catch(() => null);
       if (a === null) return;
-      if (this.#closed) {
-        a.abort("Listener closed");
-        continue;
-      }
-      const w = this.#waiters.shift();
-      if (w !== undefined) w(a);
-      else this.#ready.push(a);
+      if (!this.#incoming.push(a)) a.abort("Listener closed");
     }
   }
 
@@ -312,10 +305,7 @@ class MergedListener implements AssociationListener {
   }
 
   accept(): Promise<Association | null> {
-    const a = this.#ready.shift();
-    if (a !== undefined) return Promise.resolve(a);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#incoming.receive();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Association> {
@@ -327,10 +317,9 @@ class MergedListener implements AssociationListener {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const w of this.#waiters.splice(0)) w(null);
-    for (const a of this.#ready.splice(0)) a.abort("Listener closed");
+    if (this.#incoming.closed) return;
+    this.#incoming.close();
+    for (const a of this.#incoming.drain()) a.abort("Listener closed");
     await Promise.all(this.#listeners.map((l) => l.close()));
   }
 

@@ -5,6 +5,9 @@
  * @module
  */
 
+import { AssociationEvents } from "../association_events.ts";
+import { Channel } from "../channel.ts";
+import { delay } from "../delay.ts";
 import { TransportError } from "../errors.ts";
 import type {
   Association,
@@ -41,12 +44,6 @@ const HELD_OVERHEAD = 256;
 /** Several small frames queued together are written with one call, up to this size. */
 const COALESCE_LIMIT = 64 * 1024;
 
-interface EventListenerRecord {
-  listener: (event: AssociationEvent) => void;
-  /** Whether it has been told `communication-up`. */
-  primed: boolean;
-}
-
 interface SendWaiter {
   /** Cumulative queued bytes up to and including the message. */
   end: number;
@@ -56,17 +53,6 @@ interface SendWaiter {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function callListener(listener: (event: AssociationEvent) => void, event: AssociationEvent): void {
-  try {
-    listener(event);
-  } catch (error) {
-    // A faulty listener must not break the association; report it like an uncaught error.
-    queueMicrotask(() => {
-      throw error;
-    });
-  }
 }
 
 /**
@@ -102,12 +88,8 @@ export class TcpAssociation implements Association {
   #writeInFlight = false;
   #drainWaiters: (() => void)[] = [];
 
-  // Receive side.
-  #received: ReceivedMessage[] = [];
-  #receivedHead = 0;
-  #receivedBytes = 0;
-  #receiveWaiters: ((message: ReceivedMessage | null) => void)[] = [];
-  #resumeReading: (() => void) | undefined;
+  // Receive side: messages waiting for `receive`, each costing its bytes plus its objects.
+  #inbox: Channel<ReceivedMessage>;
   #inputEnded = false;
   #inputEndWaiters: (() => void)[] = [];
 
@@ -115,14 +97,21 @@ export class TcpAssociation implements Association {
     | { frame: Uint8Array | undefined; timer: ReturnType<typeof setTimeout> }
     | undefined;
 
-  #listeners: EventListenerRecord[] = [];
-  #terminal: AssociationEvent | undefined;
+  // A faulty listener must not break the association: by default its exception is reported
+  // like an uncaught error.
+  #events = new AssociationEvents();
 
   /** Wraps a connected stream; the association is up at once. */
   constructor(stream: ByteStream, protocol: "tcp" | "tls", options: ResolvedAssociationOptions) {
     this.#stream = stream;
     this.protocol = protocol;
     this.#options = options;
+    this.#inbox = new Channel({
+      // A queued message costs its objects too: tiny ones must not be cheap to queue.
+      size: (message) => message.data.length + HELD_OVERHEAD,
+      highWaterMark: options.maxBufferedBytes,
+    });
+    this.#events.emit({ type: "communication-up" });
     this.localAddresses = Object.freeze([stream.localAddress]);
     this.remoteAddresses = Object.freeze([stream.remoteAddress]);
     void this.#readLoop();
@@ -323,9 +312,7 @@ export class TcpAssociation implements Association {
           }
           break;
         }
-        if (this.#receivedBytes > maxBufferedBytes) {
-          await new Promise<void>((resolve) => this.#resumeReading = resolve);
-        }
+        if (this.#inbox.bufferedSize > maxBufferedBytes) await this.#inbox.ready();
         if (this.#isClosed()) return;
         if (end > start && frameTimer === undefined) {
           // Part of a message is here: the rest has frameTimeout to arrive.
@@ -363,40 +350,18 @@ export class TcpAssociation implements Association {
   }
 
   #deliver(message: ReceivedMessage): void {
-    const waiter = this.#receiveWaiters.shift();
-    if (waiter !== undefined) {
-      waiter(message);
-      return;
-    }
-    this.#received.push(message);
-    // A queued message costs its objects too: tiny ones must not be cheap to queue.
-    this.#receivedBytes += message.data.length + HELD_OVERHEAD;
+    this.#inbox.push(message);
   }
 
   #endInput(): void {
     this.#inputEnded = true;
-    for (const waiter of this.#receiveWaiters.splice(0)) waiter(null);
+    this.#inbox.close();
     for (const wake of this.#inputEndWaiters.splice(0)) wake();
   }
 
   /** Receives the next message, or `null` once the association has ended. */
   receive(): Promise<ReceivedMessage | null> {
-    if (this.#receivedHead < this.#received.length) {
-      const message = this.#received[this.#receivedHead++];
-      if (this.#receivedHead === this.#received.length) {
-        this.#received = [];
-        this.#receivedHead = 0;
-      }
-      this.#receivedBytes -= message.data.length + HELD_OVERHEAD;
-      if (this.#receivedBytes <= this.#options.maxBufferedBytes) {
-        const resume = this.#resumeReading;
-        this.#resumeReading = undefined;
-        resume?.();
-      }
-      return Promise.resolve(message);
-    }
-    if (this.#inputEnded || this.#isClosed()) return Promise.resolve(null);
-    return new Promise((resolve) => this.#receiveWaiters.push(resolve));
+    return this.#inbox.receive();
   }
 
   /** Yields received messages until the association ends. */
@@ -414,28 +379,7 @@ export class TcpAssociation implements Association {
    * has already ended, so that nothing is missed between connecting and registering.
    */
   onEvent(listener: (event: AssociationEvent) => void): () => void {
-    const record: EventListenerRecord = { listener, primed: false };
-    this.#listeners.push(record);
-    queueMicrotask(() => {
-      if (record.primed || !this.#listeners.includes(record)) return;
-      record.primed = true;
-      callListener(listener, { type: "communication-up" });
-      if (this.#terminal !== undefined) callListener(listener, this.#terminal);
-    });
-    return () => {
-      const i = this.#listeners.indexOf(record);
-      if (i >= 0) this.#listeners.splice(i, 1);
-    };
-  }
-
-  #emit(event: AssociationEvent): void {
-    for (const record of [...this.#listeners]) {
-      if (!record.primed) {
-        record.primed = true;
-        callListener(record.listener, { type: "communication-up" });
-      }
-      callListener(record.listener, event);
-    }
+    return this.#events.on(listener);
   }
 
   /**
@@ -454,10 +398,8 @@ export class TcpAssociation implements Association {
 
   async #runShutdown(): Promise<void> {
     this.#state = "closing";
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#options.closeTimeout);
-    });
+    const expiry = new AbortController();
+    const deadline = delay(this.#options.closeTimeout, { signal: expiry.signal });
     try {
       await Promise.race([this.#drained(), deadline]);
       if (this.#isClosed()) return;
@@ -481,7 +423,7 @@ export class TcpAssociation implements Association {
       }
       this.#finish({ type: "shutdown" });
     } finally {
-      clearTimeout(timer);
+      expiry.abort();
     }
   }
 
@@ -493,9 +435,7 @@ export class TcpAssociation implements Association {
    */
   abort(reason = "Aborted"): void {
     if (this.#isClosed()) return;
-    this.#received = [];
-    this.#receivedHead = 0;
-    this.#receivedBytes = 0;
+    this.#inbox.drain();
     const frame = this.#options.framing === "framed"
       ? encodeFrame(new TextEncoder().encode(reason.slice(0, 1000)), 0, 0, FLAG_ABORT)
       : undefined;
@@ -533,17 +473,14 @@ export class TcpAssociation implements Association {
   #finish(event: AssociationEvent, closeStream = true): void {
     if (this.#isClosed()) return;
     this.#state = "closed";
-    this.#terminal = event;
     if (closeStream) this.#stream.close();
     this.#queue = [];
     const closed = new TransportError("closed", "Association is closed");
     for (const waiter of this.#sendWaiters.splice(0)) waiter.reject(closed);
     for (const wake of this.#drainWaiters.splice(0)) wake();
+    // Ends the inbox, which also wakes a read loop waiting for room in it.
     this.#endInput();
-    const resume = this.#resumeReading;
-    this.#resumeReading = undefined;
-    resume?.();
-    this.#emit(event);
+    this.#events.emit(event);
   }
 
   /** Same as {@linkcode TcpAssociation.close}. */

@@ -6,6 +6,7 @@
 
 import tls from "node:tls";
 import type { Socket } from "node:net";
+import { Channel } from "../channel.ts";
 import { TransportError } from "../errors.ts";
 import type { Association, AssociationListener, TransportAddress } from "../types.ts";
 import { TcpAssociation } from "./association.ts";
@@ -77,9 +78,8 @@ interface ConnectionSource {
 class TcpListener implements AssociationListener {
   #source: ConnectionSource | undefined;
   #addresses: readonly TransportAddress[] = [];
-  #ready: Association[] = [];
-  #waiters: ((association: Association | null) => void)[] = [];
-  #closed = false;
+  /** Associations not accepted yet; closed with the listener. */
+  #incoming = new Channel<Association>();
   #pending = new Set<ByteStream | Deno.Conn>();
 
   /** The local addresses it listens on, with the port actually bound. */
@@ -94,7 +94,7 @@ class TcpListener implements AssociationListener {
   }
 
   get isClosed(): boolean {
-    return this.#closed;
+    return this.#incoming.closed;
   }
 
   /** Tracks a connection that is not an association yet (in its TLS handshake). */
@@ -107,20 +107,11 @@ class TcpListener implements AssociationListener {
   }
 
   offer(association: Association): void {
-    if (this.#closed) {
-      association.abort("Listener closed");
-      return;
-    }
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter(association);
-    else this.#ready.push(association);
+    if (!this.#incoming.push(association)) association.abort("Listener closed");
   }
 
   accept(): Promise<Association | null> {
-    const ready = this.#ready.shift();
-    if (ready !== undefined) return Promise.resolve(ready);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#incoming.receive();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Association> {
@@ -133,8 +124,8 @@ class TcpListener implements AssociationListener {
 
   /** Stops listening and aborts associations not accepted yet; resolves once the port is free. */
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
+    if (this.#incoming.closed) return Promise.resolve();
+    this.#incoming.close();
     const stopped = this.#source?.close();
     for (const connection of this.#pending) {
       try {
@@ -144,8 +135,7 @@ class TcpListener implements AssociationListener {
       }
     }
     this.#pending.clear();
-    for (const association of this.#ready.splice(0)) association.abort("Listener closed");
-    for (const waiter of this.#waiters.splice(0)) waiter(null);
+    for (const association of this.#incoming.drain()) association.abort("Listener closed");
     return stopped ?? Promise.resolve();
   }
 

@@ -1,0 +1,190 @@
+/**
+ * A small async queue: what an association's receive side, a listener's accept side and a
+ * session's receive side each need ("waiters + buffer + closed"), written once.
+ *
+ * @module
+ */
+
+/** Above this many taken items at the head, the buffer is compacted (when half is taken). */
+const COMPACT_AFTER = 1024;
+
+/**
+ * Options of a {@linkcode Channel}.
+ *
+ * @example Count bytes, not items, for backpressure
+ * ```ts
+ * import type { ChannelOptions } from "./channel.ts";
+ * const options: ChannelOptions<Uint8Array> = {
+ *   size: (bytes) => bytes.length,
+ *   highWaterMark: 64 * 1024,
+ * };
+ * ```
+ */
+export interface ChannelOptions<T> {
+  /** What one buffered item counts in {@linkcode Channel.bufferedSize} (default 1). */
+  size?: (item: T) => number;
+  /**
+   * {@linkcode Channel.ready} waits while more than this is buffered (default `Infinity`).
+   * Pushing never fails for it: the producer asks `ready()` and pauses itself.
+   */
+  highWaterMark?: number;
+  /**
+   * Called when {@linkcode Channel.receive} takes an item out of the buffer (not for an item
+   * handed straight to a waiting receiver, nor for items dropped by
+   * {@linkcode Channel.drain}), after `bufferedSize` went down; for example to tell a peer
+   * that the receive window opened again.
+   */
+  onTake?: (item: T) => void;
+}
+
+/**
+ * An unbounded first-in first-out queue with async receivers: {@linkcode Channel.push} hands an
+ * item to the longest-waiting {@linkcode Channel.receive}, or buffers it. Once
+ * {@linkcode Channel.close}d, buffered items can still be received; then `receive` resolves with
+ * `null` (or rejects with the error given to `close`). {@linkcode Channel.drain} drops what is
+ * buffered (an abort). `null` and `undefined` are not items: `null` means the end.
+ *
+ * Optional backpressure: with `size` and `highWaterMark`, {@linkcode Channel.ready} resolves
+ * once no more than `highWaterMark` is buffered, so that a producer can stop reading meanwhile.
+ *
+ * @example
+ * ```ts
+ * import { Channel } from "./channel.ts";
+ * const channel = new Channel<string>();
+ * channel.push("a");
+ * channel.push("b");
+ * channel.close();
+ * for await (const item of channel) console.log(item); // "a", then "b"
+ * console.log(await channel.receive()); // null
+ * ```
+ */
+export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T> {
+  #items: T[] = [];
+  #head = 0;
+  #bufferedSize = 0;
+  #receivers: { resolve: (item: T | null) => void; reject: (error: unknown) => void }[] = [];
+  #readyWaiters: (() => void)[] = [];
+  #closed = false;
+  #error: { error: unknown } | undefined;
+  #size: ((item: T) => number) | undefined;
+  #highWaterMark: number;
+  #onTake: ((item: T) => void) | undefined;
+
+  /** Creates an open, empty channel. */
+  constructor(options: ChannelOptions<T> = {}) {
+    this.#size = options.size;
+    this.#highWaterMark = options.highWaterMark ?? Infinity;
+    this.#onTake = options.onTake;
+  }
+
+  /** True once {@linkcode Channel.close} was called (buffered items may still be received). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of buffered items. */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** The buffered items' sizes summed (their number without a `size` option). */
+  get bufferedSize(): number {
+    return this.#bufferedSize;
+  }
+
+  /**
+   * Hands `item` to the longest-waiting receiver, or buffers it. Returns false, and does not
+   * take the item, once the channel is closed: the caller disposes of it.
+   */
+  push(item: T): boolean {
+    if (this.#closed) return false;
+    const receiver = this.#receivers.shift();
+    if (receiver !== undefined) {
+      receiver.resolve(item);
+      return true;
+    }
+    this.#items.push(item);
+    this.#bufferedSize += this.#size === undefined ? 1 : this.#size(item);
+    return true;
+  }
+
+  /**
+   * The next item: a buffered one at once, else the next one pushed. Once the channel is closed
+   * and empty, `null`, or a rejection with the error given to {@linkcode Channel.close}.
+   */
+  receive(): Promise<T | null> {
+    if (this.#head < this.#items.length) return Promise.resolve(this.#take());
+    if (this.#closed) {
+      return this.#error === undefined ? Promise.resolve(null) : Promise.reject(this.#error.error);
+    }
+    return new Promise((resolve, reject) => this.#receivers.push({ resolve, reject }));
+  }
+
+  /** The next buffered item without waiting, or `undefined` when none is buffered. */
+  poll(): T | undefined {
+    return this.#head < this.#items.length ? this.#take() : undefined;
+  }
+
+  #take(): T {
+    const item = this.#items[this.#head++];
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > COMPACT_AFTER && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#bufferedSize -= this.#size === undefined ? 1 : this.#size(item);
+    if (this.#bufferedSize <= this.#highWaterMark) this.#wakeReady();
+    this.#onTake?.(item);
+    return item;
+  }
+
+  /**
+   * Ends the channel: no more pushes; receivers waiting now get `null`, or are rejected with
+   * `error`; buffered items stay to be received first. Later calls do nothing.
+   */
+  close(error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (error !== undefined) this.#error = { error };
+    for (const receiver of this.#receivers.splice(0)) {
+      if (error === undefined) receiver.resolve(null);
+      else receiver.reject(error);
+    }
+    this.#wakeReady();
+  }
+
+  /** Removes every buffered item and returns them, oldest first (to drop or dispose of them). */
+  drain(): T[] {
+    const items = this.#head === 0 ? this.#items : this.#items.slice(this.#head);
+    this.#items = [];
+    this.#head = 0;
+    this.#bufferedSize = 0;
+    this.#wakeReady();
+    return items;
+  }
+
+  /**
+   * Resolves once no more than `highWaterMark` is buffered (at once if so now), or once the
+   * channel is closed: a producer awaits it before it reads more.
+   */
+  ready(): Promise<void> {
+    if (this.#closed || this.#bufferedSize <= this.#highWaterMark) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  #wakeReady(): void {
+    if (this.#readyWaiters.length === 0) return;
+    for (const wake of this.#readyWaiters.splice(0)) wake();
+  }
+
+  /** Yields items until the channel is closed and empty (throws the error it was closed with). */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (true) {
+      const item = await this.receive();
+      if (item === null) return;
+      yield item;
+    }
+  }
+}
