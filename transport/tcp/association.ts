@@ -259,7 +259,7 @@ export class TcpAssociation implements Association {
     let frameTimer: ReturnType<typeof setTimeout> | undefined;
     try {
       while (true) {
-        // Deliver every complete frame in the buffer.
+        // Deliver the complete frames in the buffer while the reader keeps up.
         while (true) {
           const result = parseFrame(buffer, view, start, end, this.#options);
           if (result.kind === "error") {
@@ -277,6 +277,13 @@ export class TcpAssociation implements Association {
               const reason = new TextDecoder().decode(buffer.subarray(frame.start, frame.end));
               this.#fail(`Peer aborted: ${reason}`);
               return;
+            }
+            if (this.#inbox.bufferedSize > maxBufferedBytes) {
+              // The reader is behind: the rest stays bytes in the read buffer until it catches
+              // up, instead of becoming thousands of held messages (a read buffer of small
+              // requests would otherwise be parsed whole, far past maxBufferedBytes).
+              await this.#inbox.ready();
+              if (this.#isClosed()) return;
             }
             this.#deliver({
               data: buffer.slice(frame.start, frame.end),
