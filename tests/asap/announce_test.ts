@@ -15,17 +15,21 @@ for (const [protocol, port] of [["tcp", 38631], ["sctp", 38632]] as const) {
       asap: [{ protocol, hostname: "127.0.0.1", port: 0 }],
       announce: { ...announce, interval: 100 },
       keepAliveInterval: 200,
-      keepAliveTimeout: 300,
+      keepAliveTimeout: 1000,
     });
+    // A failure, not a hang, if no announcement ever reaches the PE.
+    const giveUp = new AbortController();
+    const giveUpTimer = setTimeout(() => giveUp.abort(), 30_000);
     await using pe = await PoolElement.start({
       poolHandle: "AnnouncedPool",
       announce,
+      signal: giveUp.signal,
       listen: { protocol, hostname: "127.0.0.1", port: 0 },
       hunt: FAST_HUNT,
       onSession: async (s) => {
         for await (const m of s) await s.send(m.data);
       },
-    });
+    }).finally(() => clearTimeout(giveUpTimer));
     assert.ok(hasPe(registrar, "AnnouncedPool", pe.identifier));
     assert.deepEqual(pe.registrar, registrar.addresses[0]);
     await using pu = new PoolUser({ announce, hunt: FAST_HUNT });

@@ -5,6 +5,7 @@ import { PoolElement } from "../../asap/pool_element.ts";
 import type { PoolElementSessionEvent } from "../../asap/pool_element_session.ts";
 import { sealStateCookie } from "../../asap/state_cookie.ts";
 import { asapAddress, FAST_HUNT, startRegistrar, str, text, waitFor } from "./helpers.ts";
+import { receiveWithin } from "../support/deadline.ts";
 
 const SECRET = "secret of CookiePool";
 
@@ -52,7 +53,7 @@ for (const protocol of ["tcp", "sctp"] as const) {
       });
       await association.send(text("after"), { ppid: 0 }).catch(() => {});
       // The PE aborts the association and never answers the message after the echo.
-      assert.equal(await association.receive(), null, what);
+      assert.equal(await receiveWithin(association), null, what);
       const mine = events.at(-1)!;
       await waitFor(() => mine.some((e) => e.type === "cookie-rejected"), `rejection (${what})`);
       assert.ok(!mine.some((e) => e.type === "cookie-echo"), what);
@@ -66,7 +67,7 @@ for (const protocol of ["tcp", "sctp"] as const) {
         ppid: ASAP_PPID,
       });
       await association.send(text("hello"), { ppid: 0 });
-      const answer = await association.receive();
+      const answer = await receiveWithin(association);
       assert.equal(str(answer!.data), "hello");
       assert.deepEqual(seen, [{ count: 42 }]);
       const mine = events.at(-1)!;
@@ -106,7 +107,7 @@ Deno.test("PE: invalidCookie 'ignore' keeps the association but not the state", 
       ppid: ASAP_PPID,
     });
     await association.send(text("x"), { ppid: 0 });
-    assert.equal(str((await association.receive())!.data), "x");
+    assert.equal(str((await receiveWithin(association))!.data), "x");
     assert.deepEqual(seen, [undefined]);
   } finally {
     await association.close();
@@ -144,7 +145,7 @@ Deno.test("PE: an echoed cookie older than one of the same session it has seen i
   for (let i = 0; i < 3; i++) {
     await first.send(text(`m${i}`), { ppid: 0 });
     for (;;) {
-      const m = await first.receive();
+      const m = await receiveWithin(first);
       if (m === null) throw new Error("ended");
       if (m.ppid === ASAP_PPID) {
         const { decodeAsapMessage } = await import("../../asap/codec.ts");
@@ -162,7 +163,7 @@ Deno.test("PE: an echoed cookie older than one of the same session it has seen i
       await a.send(encodeAsapMessage({ type: "cookie-echo", cookie }), { ppid: ASAP_PPID });
       await a.send(text("next"), { ppid: 0 }).catch(() => {});
       for (;;) {
-        const m = await a.receive();
+        const m = await receiveWithin(a);
         if (m === null) return null;
         if (m.ppid !== ASAP_PPID) return str(m.data);
       }

@@ -69,7 +69,9 @@ for (const protocol of ["tcp", "sctp"] as const) {
         await using pu = new PoolUser({
           registrars,
           hunt: FAST_HUNT,
-          requestTimeout: failure === "timeout" ? 300 : 5000,
+          // Long enough for the 7 requests to reach the stalled PE on a loaded machine before
+          // the first of them times out.
+          requestTimeout: failure === "timeout" ? 2000 : 5000,
           failoverDelay: 50,
         });
         await using session = await pu.connect("CounterPool");
@@ -126,9 +128,12 @@ Deno.test("failover: with no PE left, waiting requests are rejected, never lost"
       maxFailoverAttempts: 3,
     });
     const session = await pu.connect("CounterPool");
-    const closed = new Promise<PoolUserSessionEvent>((resolve) =>
-      session.onEvent((e) => e.type === "closed" && resolve(e))
-    );
+    let closedTimer: ReturnType<typeof setTimeout> | undefined;
+    const closed = new Promise<PoolUserSessionEvent>((resolve, reject) => {
+      session.onEvent((e) => e.type === "closed" && resolve(e));
+      closedTimer = setTimeout(() => reject(new Error("No closed event in 20 s")), 20_000);
+    }).finally(() => clearTimeout(closedTimer));
+    closed.catch(() => {}); // awaited below; a rejection before then is not unhandled
     assert.equal(str(await session.request(text("x"))), "A:1:x");
     only.service.stallAfter = 1;
     const pending = [session.request(text("y")), session.request(text("z"))];

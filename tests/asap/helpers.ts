@@ -15,7 +15,7 @@ export function startRegistrar(
     asap: [{ protocol, hostname: "127.0.0.1", port: 0 }],
     announce: false,
     keepAliveInterval: 200,
-    keepAliveTimeout: 300,
+    keepAliveTimeout: 1000,
     ...options,
   });
 }

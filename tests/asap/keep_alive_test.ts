@@ -4,10 +4,12 @@ import { ASAP_PPID } from "../../asap/connect.ts";
 import type { AsapMessage } from "../../asap/messages.ts";
 import { PoolElement, type PoolElementEvent } from "../../asap/pool_element.ts";
 import { openListener } from "../../transport/open.ts";
+import type { Association } from "../../transport/types.ts";
+import { acceptWithin, receiveWithin } from "../support/deadline.ts";
 import { FAST_HUNT, text } from "./helpers.ts";
 
-async function next(association: { receive(): Promise<{ data: Uint8Array } | null> }) {
-  const m = await association.receive();
+async function next(association: Association) {
+  const m = await receiveWithin(association);
   if (m === null) throw new Error("Association ended");
   return decodeAsapMessage(m.data);
 }
@@ -20,7 +22,7 @@ Deno.test("PE: answers keep-alives with its PE ID and pool handle; the H flag mo
   );
   const events: PoolElementEvent[] = [];
   const script = (async () => {
-    const a = (await listener.accept())!;
+    const a = (await acceptWithin(listener))!;
     const send = (m: AsapMessage) => a.send(encodeAsapMessage(m), { ppid: ASAP_PPID });
     const registration = await next(a);
     assert.ok(registration.type === "registration");

@@ -123,6 +123,7 @@ Deno.test("the registrar program answers --help and refuses bad flags with exit 
       args: ["run", "-A", new URL("../../registrar/main.ts", import.meta.url).pathname, ...args],
       stdout: "piped",
       stderr: "piped",
+      signal: AbortSignal.timeout(60_000), // killed (and the test fails) rather than a hang
     }).output();
     return {
       code: out.code,

@@ -34,6 +34,7 @@ async function publishedFiles(): Promise<string[]> {
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(120_000), // killed (and the test fails) rather than a hang
   }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, text);
@@ -137,6 +138,7 @@ Deno.test({
         env: { NO_COLOR: "1" },
         stdout: "piped",
         stderr: "piped",
+        signal: AbortSignal.timeout(120_000), // killed (and the test fails) rather than a hang
       }).output();
       const stdout = new TextDecoder().decode(out.stdout);
       const stderr = new TextDecoder().decode(out.stderr);

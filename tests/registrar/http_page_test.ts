@@ -31,14 +31,14 @@ Deno.test({
     const appeared = await page.waitFor(
       `document.querySelector('${peRow(first.identifier)}')`,
       "the first PE on the page",
-      5000,
+      10_000,
     );
     const second = await startPe(registrar.ready, "PagePool");
     spawned.push(second.child);
     await page.waitFor(
       `document.querySelector('${peRow(second.identifier)}')`,
       "the second PE on the page",
-      5000,
+      10_000,
     );
     assert.equal(
       await page.evaluate(`document.querySelector('${peRow(first.identifier)}').dataset.pool`),
@@ -50,7 +50,7 @@ Deno.test({
     );
 
     // SIGKILL: no deregistration. The registrar sees the association end and removes the PE
-    // when it does not come back within the keep-alive timeout (500 ms here).
+    // when it does not come back within the keep-alive timeout (1 s here).
     first.child.process.kill("SIGKILL");
     const gone = await page.waitFor(
       `!document.querySelector('${peRow(first.identifier)}')`,

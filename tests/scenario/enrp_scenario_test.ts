@@ -8,7 +8,7 @@ import type { EndpointAddress } from "../../transport/open.ts";
 import type { PoolElementParameter } from "../../wire/types.ts";
 import { AsapClient, text } from "../support/asap_client.ts";
 import { createTwoHosts, ignoreWithoutNetns } from "../support/netns.ts";
-import { Child, type RegistrarReady, startRegistrar } from "../support/processes.ts";
+import { Child, exitWithin, type RegistrarReady, startRegistrar } from "../support/processes.ts";
 
 const POOL = "EnrpPool";
 const TIMERS = [
@@ -24,8 +24,9 @@ const TIMERS = [
   "500ms",
   "--keep-alive-interval",
   "300ms",
+  // A second to answer: a PE process on a loaded machine may take some hundred ms.
   "--keep-alive-timeout",
-  "300ms",
+  "1s",
   "--max-handle-resolution-items",
   "100",
 ];
@@ -85,7 +86,8 @@ const idsOf = (pes: PoolElementParameter[]) => pes.map((p) => p.identifier).sort
 const checksumOf = (pes: PoolElementParameter[]) =>
   peChecksum(pes.map((p) => ({ poolHandle: text(POOL), identifier: p.identifier })));
 
-async function eventually(check: () => Promise<boolean>, what: string, timeout = 15_000) {
+// 30 s by default: registrar and PE processes start and replicate slowly on a loaded machine.
+async function eventually(check: () => Promise<boolean>, what: string, timeout = 30_000) {
   const end = Date.now() + timeout;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`Not in time: ${what}`);
@@ -130,7 +132,7 @@ Deno.test("enrp scenario: three registrars replicate registrations, deregistrati
       assert.equal(homes.get(c), r3.ready.serverId);
     }
     // A deregistration (PE a stops cleanly) disappears everywhere.
-    await spawned.find((x) => x.name === "pe-a")!.stop("SIGTERM");
+    await exitWithin(spawned.find((x) => x.name === "pe-a")!, 15_000, "SIGTERM");
     await converge([r1, r2, r3], [b, c], "a deregistered everywhere");
     // A PE that dies is removed by its home's keep-alive and disappears everywhere.
     await spawned.find((x) => x.name === "pe-b")!.stop("SIGKILL");

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import type { EndpointAddress } from "../../transport/open.ts";
 import { decodeCapture, startCapture } from "../support/capture.ts";
-import { Child, type RegistrarReady, startRegistrar } from "../support/processes.ts";
+import { AsapClient, text } from "../support/asap_client.ts";
+import { Child, exitWithin, type RegistrarReady, startRegistrar } from "../support/processes.ts";
 import { fieldValues, ignoreWithoutTshark, type TsharkPacket } from "../support/tshark.ts";
 
 /** Root, for dumpcap on loopback (CI runs as root). */
@@ -43,8 +44,9 @@ const TIMERS = [
   "500ms",
   "--keep-alive-interval",
   "300ms",
+  // A second to answer: a PE process on a loaded machine may take some hundred ms.
   "--keep-alive-timeout",
-  "300ms",
+  "1s",
 ];
 
 const asArg = (a: EndpointAddress) => `${a.protocol}:${a.hostname}:${a.port}`;
@@ -117,6 +119,32 @@ async function pe(spawned: Child[], at: Running, name: string): Promise<number> 
   return (await child.json<{ identifier: number }>()).identifier;
 }
 
+/** Waits (up to `timeout` ms) until one of `survivors` resolves PE `id` with another home than
+ * `dead`. */
+async function takenOver(survivors: Running[], id: number, dead: number, timeout = 30_000) {
+  const clients = await Promise.all(survivors.map((r) => AsapClient.open(r.ready.asap[0])));
+  try {
+    const end = Date.now() + timeout;
+    for (;;) {
+      for (const c of clients) {
+        const r = await c.request({
+          type: "handle-resolution",
+          wantsUpdates: false,
+          poolHandle: text("EnrpTsharkPool"),
+        });
+        const home = r.type === "handle-resolution-response"
+          ? r.poolElements.find((p) => p.identifier === id)?.homeRegistrarId
+          : undefined;
+        if (home !== undefined && home !== dead) return;
+      }
+      if (Date.now() > end) throw new Error(`PE ${id} not taken over in ${timeout} ms`);
+      await sleep(100);
+    }
+  } finally {
+    for (const c of clients) await c.abort();
+  }
+}
+
 const sctpEnrp = (r: Running) => r.ready.enrp.find((e) => e.protocol === "sctp")!;
 
 /** What is wrong with one ENRP packet as tshark decoded it. */
@@ -170,13 +198,16 @@ Deno.test({
         const r4 = haveLua ? await registrar(spawned, "r4", ports[3], [TCP_ENRP]) : undefined;
         // PEs at each: HANDLE_UPDATEs to the others.
         await pe(spawned, r1, "pe-1");
-        await pe(spawned, r2, "pe-2");
+        const pe2 = await pe(spawned, r2, "pe-2");
         await pe(spawned, r3, "pe-3");
         await sleep(1500);
         // r2 dies: the survivors take its PE over (INIT_TAKEOVER, its ACKs, TAKEOVER_SERVER).
         await r2.child.stop("SIGKILL");
-        await sleep(4500);
-        await r4?.child.stop("SIGTERM");
+        // At least 4.5 s, and until a survivor is the home of r2's PE (a slow machine may
+        // take longer), then a moment for the TAKEOVER_SERVER to reach the capture.
+        await Promise.all([sleep(4500), takenOver([r1, r3], pe2, r2.ready.serverId)]);
+        await sleep(500);
+        if (r4 !== undefined) await exitWithin(r4.child, 15_000, "SIGTERM");
         await sleep(500);
         await capture.stop();
         stopped = true;

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { createTwoHosts, ignoreWithoutNetns, namespacesNamed } from "../support/netns.ts";
-import { Child } from "../support/processes.ts";
+import { Child, exitWithin } from "../support/processes.ts";
 
 const ignore = await ignoreWithoutNetns();
 const PU = "tests/scenario/multihoming_pu.ts";
@@ -319,7 +319,7 @@ Deno.test({
           `sctp:${a0}:3863`,
           "ScopePool2",
         );
-        const status = await alone.status;
+        const status = await exitWithin(alone, 30_000);
         assert.equal(status.code, 1);
         assert.match(alone.stderr(), /could not register.*security/i);
       });

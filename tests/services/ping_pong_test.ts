@@ -13,6 +13,7 @@ import {
   PPID_PINGPONG,
 } from "../../services/ping_pong.ts";
 import { startPu, startRegistrar, startServicePe, waitFor } from "./helpers.ts";
+import { receiveWithin } from "../support/deadline.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -27,13 +28,13 @@ for (const protocol of ["tcp", "sctp"] as const) {
           await a.send(encodePingPong({ type: "ping", messageNo: 10n + n, data: ascii("hi") }), {
             ppid: PPID_PINGPONG,
           });
-          const pong = await a.receive();
+          const pong = await receiveWithin(a);
           assert.equal(pong?.ppid, PPID_PINGPONG);
           assert.deepEqual(
             pong.data,
             encodePingPong({ type: "pong", messageNo: 10n + n, replyNo: n, data: ascii("hi") }),
           );
-          const cookie = await a.receive();
+          const cookie = await receiveWithin(a);
           assert.equal(cookie?.ppid, ASAP_PPID);
           const asap = decodeAsapMessage(cookie.data);
           assert.ok(asap.type === "cookie");
@@ -55,7 +56,7 @@ for (const protocol of ["tcp", "sctp"] as const) {
         await b.send(encodePingPong({ type: "ping", messageNo: 1n, data: new Uint8Array() }), {
           ppid: PPID_PINGPONG,
         });
-        const pong = await b.receive();
+        const pong = await receiveWithin(b);
         assert.deepEqual(
           pong?.data,
           encodePingPong({ type: "pong", messageNo: 1n, replyNo: 41n, data: new Uint8Array() }),
@@ -90,7 +91,7 @@ Deno.test("PingPong PE aborts on a bad cookie, a late COOKIE_ECHO and a message 
       for (const [data, ppid] of messages) await a.send(data, { ppid }).catch(() => {});
       const seen: number[] = [];
       for (;;) {
-        const m = await a.receive();
+        const m = await receiveWithin(a);
         if (m === null) break;
         seen.push(m.ppid);
       }

@@ -8,6 +8,7 @@ import { daytime } from "../../services/daytime.ts";
 import { discard } from "../../services/discard.ts";
 import { echo } from "../../services/echo.ts";
 import { startPu, startRegistrar, startServicePe, waitFor } from "./helpers.ts";
+import { receiveWithin } from "../support/deadline.ts";
 
 const DAYTIME = /^[A-Z][a-z]+day, \d{2}-[A-Z][a-z]+-\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\n$/;
 
@@ -18,7 +19,7 @@ Deno.test("Echo PE: every message back with its PPID and stream; our PU's echoes
   try {
     const a = await connectEndpoint(pe.pe.address, { framing: "framed", timeout: 2000 });
     await a.send(new Uint8Array([1, 2, 3]), { ppid: 0x12345678, stream: 1 });
-    const m = await a.receive();
+    const m = await receiveWithin(a);
     assert.deepEqual([...m!.data], [1, 2, 3]);
     assert.equal(m!.ppid, 0x12345678);
     assert.equal(m!.stream, 1);
@@ -57,10 +58,10 @@ Deno.test("Daytime PE: one line with PPID 0 as soon as a PU connects, then it cl
   const pu = startPu(registrar);
   try {
     const a = await connectEndpoint(pe.pe.address, { framing: "framed", timeout: 2000 });
-    const m = await a.receive();
+    const m = await receiveWithin(a);
     assert.equal(m?.ppid, 0);
     assert.match(new TextDecoder().decode(m.data), DAYTIME);
-    assert.equal(await a.receive(), null);
+    assert.equal(await receiveWithin(a), null);
 
     const session = await pu.connect("DaytimePool");
     const lines: string[] = [];
@@ -86,7 +87,7 @@ Deno.test("CharGen PE: 1024-byte pattern messages with PPID 0 until the PU leave
   try {
     const a = await connectEndpoint(pe.pe.address, { framing: "framed", timeout: 2000 });
     for (let i = 0; i < 5; i++) {
-      const m = await a.receive();
+      const m = await receiveWithin(a);
       assert.equal(m?.ppid, 0);
       assert.deepEqual(m.data, chargenMessage());
     }

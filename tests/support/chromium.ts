@@ -80,20 +80,45 @@ export class ChromiumPage {
   /** Connects to a page's DevTools WebSocket. */
   static async connect(url: string): Promise<ChromiumPage> {
     const socket = new WebSocket(url);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve, reject) => {
       socket.addEventListener("open", () => resolve(), { once: true });
       socket.addEventListener("error", () => reject(new Error(`Cannot connect to ${url}`)), {
         once: true,
       });
-    });
+      timer = setTimeout(() => {
+        reject(new Error(`No connection to ${url} in 30 s`));
+        socket.close();
+      }, 30_000);
+    }).finally(() => clearTimeout(timer));
     return new ChromiumPage(socket);
   }
 
-  /** Sends a DevTools command and waits for its result. */
-  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  /**
+   * Sends a DevTools command and waits for its result, up to `timeout` ms (a page or browser
+   * that hangs fails the test instead of stopping it).
+   */
+  send(
+    method: string,
+    params: Record<string, unknown> = {},
+    timeout = 30_000,
+  ): Promise<Record<string, unknown>> {
     const id = this.#next++;
     const { promise, resolve, reject } = Promise.withResolvers<Record<string, unknown>>();
-    this.#pending.set(id, { resolve, reject });
+    const timer = setTimeout(() => {
+      this.#pending.delete(id);
+      reject(new Error(`DevTools: no answer to ${method} in ${timeout} ms`));
+    }, timeout);
+    this.#pending.set(id, {
+      resolve: (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
     this.#socket.send(JSON.stringify({ id, method, params }));
     return promise;
   }
@@ -253,6 +278,7 @@ export class Chromium implements AsyncDisposable {
   async newPage(): Promise<ChromiumPage> {
     const response = await fetch(`http://${this.#devtools}/json/new?about:blank`, {
       method: "PUT",
+      signal: AbortSignal.timeout(30_000),
     });
     if (!response.ok) throw new Error(`DevTools /json/new: ${response.status}`);
     const target = await response.json() as { webSocketDebuggerUrl: string };

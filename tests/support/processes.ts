@@ -31,3 +31,37 @@ export async function startRegistrar(
   const ready = await child.json<RegistrarReady>();
   return { child, ready };
 }
+
+/**
+ * The exit status of `child` once it ends by itself (after `signal`, if one is given); past
+ * `timeout` ms it is killed with SIGKILL and this throws, so that a test fails instead of
+ * waiting forever for a program that does not end.
+ */
+export async function exitWithin(
+  child: Child,
+  timeout: number,
+  signal?: Deno.Signal,
+): Promise<Deno.CommandStatus> {
+  if (signal !== undefined) {
+    try {
+      child.process.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(() => resolve("expired"), timeout);
+  });
+  try {
+    const status = await Promise.race([child.status, expired]);
+    if (status !== "expired") return status;
+  } finally {
+    clearTimeout(timer);
+  }
+  await child.stop("SIGKILL");
+  throw new Error(
+    `${child.name} did not end within ${timeout} ms${signal ? ` of ${signal}` : ""}\n` +
+      child.stderr(),
+  );
+}

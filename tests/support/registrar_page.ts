@@ -32,8 +32,9 @@ export async function startHttpRegistrar(
     "127.0.0.1:0",
     "--keep-alive-interval",
     "500ms",
+    // A second to answer: a PE process on a loaded machine may take some hundred ms.
     "--keep-alive-timeout",
-    "500ms",
+    "1s",
     "--log-level",
     "warning",
     ...args,

@@ -17,6 +17,7 @@ import {
 } from "../../transport/tcp/mod.ts";
 import { FRAME_HEADER_SIZE, parseFrame } from "../../transport/tcp/framing.ts";
 import { asapSamples, enrpSamples } from "../support/messages.ts";
+import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
 
 /** A listener, a client association and the server association it was accepted as. */
 interface Pair {
@@ -54,13 +55,16 @@ async function pair(options: TcpAssociationOptions = {}, hostname = "127.0.0.1")
 
 /** Resolves with the first event of `association` that is not `communication-up`. */
 function ending(association: Association): Promise<AssociationEvent> {
-  return new Promise((resolve) => {
-    const off = association.onEvent((e) => {
-      if (e.type === "communication-up") return;
-      off();
-      resolve(e);
-    });
-  });
+  return within(
+    new Promise((resolve) => {
+      const off = association.onEvent((e) => {
+        if (e.type === "communication-up") return;
+        off();
+        resolve(e);
+      });
+    }),
+    "end of the association",
+  );
 }
 
 /** A raw TCP connection to a listener, for bytes the association would never send. */
@@ -117,7 +121,7 @@ Deno.test("framed: messages of 1 byte to 1 MiB echo with PPID, stream and unorde
     const stream = [0, 1, 0xffff][i % 3];
     const unordered = i % 2 === 1;
     await p.client.send(data, { ppid, stream, unordered });
-    const back = await p.client.receive();
+    const back = await receiveWithin(p.client);
     assert.ok(back, `echo of ${size} bytes`);
     assert.equal(back.data.length, size);
     assert.deepEqual(back.data, data);
@@ -125,7 +129,7 @@ Deno.test("framed: messages of 1 byte to 1 MiB echo with PPID, stream and unorde
   }
   await p.client.close();
   await echo;
-  assert.equal(await p.client.receive(), null);
+  assert.equal(await receiveWithin(p.client), null);
   assert.deepEqual(p.clientEvents, [{ type: "communication-up" }, { type: "shutdown" }]);
   assert.deepEqual(p.serverEvents, [{ type: "communication-up" }, { type: "shutdown" }]);
 });
@@ -133,7 +137,7 @@ Deno.test("framed: messages of 1 byte to 1 MiB echo with PPID, stream and unorde
 Deno.test("framed: an empty message goes through", async () => {
   await using p = await pair();
   await p.client.send(new Uint8Array(0), { ppid: 7, stream: 3 });
-  const m = await p.server.receive();
+  const m = await receiveWithin(p.server);
   assert.deepEqual(m, { data: new Uint8Array(0), ppid: 7, stream: 3, unordered: false });
 });
 
@@ -150,7 +154,7 @@ Deno.test("framed: many small messages arrive in order", async () => {
     await Promise.all(sends);
   })();
   for (let i = 0; i < count; i++) {
-    const m = await p.server.receive();
+    const m = await receiveWithin(p.server);
     assert.ok(m);
     assert.equal(new DataView(m.data.buffer, m.data.byteOffset).getUint32(0), i);
     assert.equal(m.data.length, 4 + (i % 13));
@@ -169,7 +173,7 @@ Deno.test("framed: a slow reader with small buffers still gets everything", asyn
   // Let the sender fill every buffer before reading.
   await new Promise((resolve) => setTimeout(resolve, 50));
   for (let i = 0; i < count; i++) {
-    const m = await p.server.receive();
+    const m = await receiveWithin(p.server);
     assert.ok(m);
     assert.deepEqual(m.data, pattern(1000, i));
   }
@@ -188,7 +192,7 @@ Deno.test("rserpool: ASAP messages round trip with strict and RSPLIB lengths", a
     const variants = [encoded, rsplib, encoded.subarray(0, strict)];
     for (const [j, bytes] of variants.entries()) {
       await p.client.send(bytes);
-      const m = await p.server.receive();
+      const m = await receiveWithin(p.server);
       assert.ok(m, `sample ${i} variant ${j}`);
       assert.deepEqual([m.ppid, m.stream, m.unordered], [11, 0, false]);
       assert.deepEqual(m.data, j === 1 ? rsplib : encoded, `sample ${i} variant ${j}`);
@@ -204,7 +208,7 @@ Deno.test("rserpool: ENRP messages sent back to back are split correctly", async
   const encoded = enrpSamples().map((m) => encodeEnrpMessage(m));
   await Promise.all(encoded.map((bytes) => p.client.send(bytes, { ppid: 12 })));
   for (const bytes of encoded) {
-    const m = await p.server.receive();
+    const m = await receiveWithin(p.server);
     assert.ok(m);
     assert.equal(m.ppid, 12);
     assert.deepEqual(m.data, bytes);
@@ -225,7 +229,7 @@ Deno.test("rserpool: send rejects other PPIDs, streams and bytes that are no mes
   await assert.rejects(p.client.send(bytes.subarray(0, bytes.length - 5)), invalid);
   // The association is still fine.
   await p.client.send(bytes, { ppid: 11, stream: 0 });
-  assert.deepEqual((await p.server.receive())?.data, bytes);
+  assert.deepEqual((await receiveWithin(p.server))?.data, bytes);
 });
 
 Deno.test("rserpool: a message length below 4 aborts the association", async () => {
@@ -236,16 +240,16 @@ Deno.test("rserpool: a message length below 4 aborts the association", async () 
     ppid: 11,
   });
   const conn = await raw(listener);
-  const server = (await listener.accept())!;
+  const server = (await acceptWithin(listener))!;
   const ended = ending(server);
   // One good HANDLE_RESOLUTION, then garbage.
   const good = encodeAsapMessage(asapSamples()[6]);
   await conn.write(new Uint8Array([...good, 0x05, 0x00, 0x00, 0x02, 0xde, 0xad, 0xbe, 0xef]));
-  assert.deepEqual((await server.receive())?.data, good);
+  assert.deepEqual((await receiveWithin(server))?.data, good);
   const event = await ended;
   assert.equal(event.type, "communication-lost");
   assert.match(event.type === "communication-lost" ? event.reason : "", /below the header size/);
-  assert.equal(await server.receive(), null);
+  assert.equal(await receiveWithin(server), null);
   assert.equal(server.closed, true);
   await readAll(conn); // the server closed the connection
   conn.close();
@@ -254,7 +258,7 @@ Deno.test("rserpool: a message length below 4 aborts the association", async () 
 Deno.test("framed: a header claiming 2 GiB aborts with communication-lost", async () => {
   await using listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
   const conn = await raw(listener);
-  const server = (await listener.accept())!;
+  const server = (await acceptWithin(listener))!;
   const ended = ending(server);
   const header = new Uint8Array(FRAME_HEADER_SIZE);
   new DataView(header.buffer).setUint32(0, 0x80000000);
@@ -262,7 +266,7 @@ Deno.test("framed: a header claiming 2 GiB aborts with communication-lost", asyn
   const event = await ended;
   assert.equal(event.type, "communication-lost");
   assert.match(event.type === "communication-lost" ? event.reason : "", /exceeds the limit/);
-  assert.equal(await server.receive(), null);
+  assert.equal(await receiveWithin(server), null);
   // The peer is told why, in an abort frame.
   const received = await readAll(conn);
   conn.close();
@@ -292,10 +296,10 @@ Deno.test("framed: a message above maxMessageSize is refused on send and on rece
   await using p = await pair({ maxMessageSize: 1000 });
   await assert.rejects(p.client.send(new Uint8Array(1001)), { code: "limit" });
   await p.client.send(new Uint8Array(1000));
-  assert.equal((await p.server.receive())?.data.length, 1000);
+  assert.equal((await receiveWithin(p.server))?.data.length, 1000);
   // A client with a larger limit sends 1001 bytes: the server aborts.
   const big = await connectTcp({ hostname: "127.0.0.1", port: p.listener.addresses[0].port });
-  const server = (await p.listener.accept())!;
+  const server = (await acceptWithin(p.listener))!;
   const [serverEnd, clientEnd] = [ending(server), ending(big)];
   await big.send(new Uint8Array(1001));
   assert.equal((await serverEnd).type, "communication-lost");
@@ -307,7 +311,7 @@ Deno.test("framed: a message above maxMessageSize is refused on send and on rece
 Deno.test("framed: a connection that ends inside a message is communication-lost", async () => {
   await using listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
   const conn = await raw(listener);
-  const server = (await listener.accept())!;
+  const server = (await acceptWithin(listener))!;
   const ended = ending(server);
   const header = new Uint8Array(FRAME_HEADER_SIZE + 3);
   new DataView(header.buffer).setUint32(0, 10);
@@ -321,7 +325,7 @@ Deno.test("framed: a connection that ends inside a message is communication-lost
 Deno.test("framed: half a frame header that never completes is aborted after frameTimeout", async () => {
   await using listener = await listenTcp({ hostname: "127.0.0.1", port: 0, frameTimeout: 200 });
   const conn = await raw(listener);
-  const server = (await listener.accept())!;
+  const server = (await acceptWithin(listener))!;
   const ended = ending(server);
   const started = Date.now();
   await conn.write(new Uint8Array(FRAME_HEADER_SIZE / 2)); // and nothing more, ever
@@ -345,9 +349,9 @@ Deno.test("abort by the peer gives communication-lost on both sides", async () =
     { type: "communication-lost", reason: "Testing the abort" },
   ]);
   // The message sent before the abort was delivered; then the end.
-  assert.deepEqual((await p.server.receive())?.data, new Uint8Array([1, 2, 3]));
-  assert.equal(await p.server.receive(), null);
-  assert.equal(await p.client.receive(), null);
+  assert.deepEqual((await receiveWithin(p.server))?.data, new Uint8Array([1, 2, 3]));
+  assert.equal(await receiveWithin(p.server), null);
+  assert.equal(await receiveWithin(p.client), null);
   await assert.rejects(p.client.send(new Uint8Array(1)), { code: "closed" });
 });
 
@@ -381,12 +385,12 @@ Deno.test("close delivers what is queued and gives shutdown on both sides", asyn
 Deno.test("the side that did not close can still answer before its own close", async () => {
   await using p = await pair();
   await p.client.send(new Uint8Array([42]));
-  const request = await p.server.receive();
+  const request = await receiveWithin(p.server);
   assert.ok(request);
   await p.server.send(new Uint8Array([43]));
   await p.server.close();
-  assert.deepEqual((await p.client.receive())?.data, new Uint8Array([43]));
-  assert.equal(await p.client.receive(), null);
+  assert.deepEqual((await receiveWithin(p.client))?.data, new Uint8Array([43]));
+  assert.equal(await receiveWithin(p.client), null);
   assert.deepEqual(p.clientEvents.at(-1), { type: "shutdown" });
 });
 
@@ -398,12 +402,12 @@ Deno.test("await using closes the association", async () => {
       hostname: "127.0.0.1",
       port: listener.addresses[0].port,
     });
-    server = await listener.accept();
+    server = await acceptWithin(listener);
     await client.send(new Uint8Array([1]));
   }
   assert.ok(server);
-  assert.deepEqual((await server.receive())?.data, new Uint8Array([1]));
-  assert.equal(await server.receive(), null);
+  assert.deepEqual((await receiveWithin(server))?.data, new Uint8Array([1]));
+  assert.equal(await receiveWithin(server), null);
   await server.close();
 });
 
@@ -424,7 +428,7 @@ Deno.test("addresses, protocol, IPv6 loopback", async () => {
   assert.deepEqual(p.client.remoteAddresses, p.listener.addresses);
   assert.deepEqual(p.server.remoteAddresses, p.client.localAddresses);
   await p.client.send(new Uint8Array([9]), { ppid: 12 });
-  assert.equal((await p.server.receive())?.ppid, 12);
+  assert.equal((await receiveWithin(p.server))?.ppid, 12);
 });
 
 Deno.test("listener close ends accept and iteration; later connects are refused", async () => {
@@ -439,7 +443,7 @@ Deno.test("listener close ends accept and iteration; later connects are refused"
   await listener.close();
   assert.equal(await waiting, null);
   assert.deepEqual(await iterating, []);
-  assert.equal(await listener.accept(), null);
+  assert.equal(await acceptWithin(listener), null);
   await listener.close();
   await assert.rejects(connectTcp({ hostname: "127.0.0.1", port }), {
     name: "TransportError",
@@ -450,10 +454,10 @@ Deno.test("listener close ends accept and iteration; later connects are refused"
 Deno.test("associations accepted stay open when the listener closes", async () => {
   const listener = await listenTcp({ hostname: "127.0.0.1", port: 0 });
   const client = await connectTcp({ hostname: "127.0.0.1", port: listener.addresses[0].port });
-  const server = (await listener.accept())!;
+  const server = (await acceptWithin(listener))!;
   await listener.close();
   await client.send(new Uint8Array([5]));
-  assert.deepEqual((await server.receive())?.data, new Uint8Array([5]));
+  assert.deepEqual((await receiveWithin(server))?.data, new Uint8Array([5]));
   await Promise.all([client.close(), server.close()]);
 });
 
@@ -474,7 +478,7 @@ Deno.test("invalid options are refused with TransportError invalid", async () =>
 Deno.test("close gives up waiting for a peer that never closes after closeTimeout", async () => {
   await using listener = await listenTcp({ hostname: "127.0.0.1", port: 0, closeTimeout: 50 });
   const conn = await raw(listener);
-  const server = (await listener.accept())!;
+  const server = (await acceptWithin(listener))!;
   const ended = ending(server);
   await server.close();
   assert.deepEqual(await ended, { type: "shutdown" });

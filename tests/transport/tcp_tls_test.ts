@@ -17,6 +17,7 @@ import {
   TransportError,
 } from "../../transport/tcp/mod.ts";
 import { asapSamples } from "../support/messages.ts";
+import { receiveWithin, within } from "../support/deadline.ts";
 
 const certs = new URL("../support/certs/", import.meta.url);
 const pem = (name: string): string => Deno.readTextFileSync(new URL(name, certs));
@@ -72,13 +73,16 @@ async function tlsPair(setup: Setup = {}): Promise<{
 }
 
 function ending(association: Association): Promise<AssociationEvent> {
-  return new Promise((resolve) => {
-    const off = association.onEvent((e) => {
-      if (e.type === "communication-up") return;
-      off();
-      resolve(e);
-    });
-  });
+  return within(
+    new Promise((resolve) => {
+      const off = association.onEvent((e) => {
+        if (e.type === "communication-up") return;
+        off();
+        resolve(e);
+      });
+    }),
+    "end of the association",
+  );
 }
 
 function pattern(size: number, seed: number): Uint8Array {
@@ -95,7 +99,7 @@ async function checkEcho(client: Association, server: Association): Promise<void
   for (const [i, size] of [1, 17, 16384, 16385, 100_000, 1 << 20].entries()) {
     const data = pattern(size, i);
     await client.send(data, { ppid: 11 + (i % 2), stream: i });
-    const back = await client.receive();
+    const back = await receiveWithin(client);
     assert.ok(back);
     assert.deepEqual(back.data, data);
     assert.deepEqual([back.ppid, back.stream], [11 + (i % 2), i]);
@@ -133,7 +137,7 @@ Deno.test("tls: rserpool framing carries ASAP messages", async () => {
   await using p = await tlsPair({ options: { framing: "rserpool", ppid: 11 } });
   const messages = asapSamples().map((m) => encodeAsapMessage(m));
   await Promise.all(messages.map((bytes) => p.client.send(bytes)));
-  for (const bytes of messages) assert.deepEqual((await p.server.receive())?.data, bytes);
+  for (const bytes of messages) assert.deepEqual((await receiveWithin(p.server))?.data, bytes);
 });
 
 Deno.test("tls: a client trusting another CA fails with a TransportError", async () => {
@@ -198,7 +202,7 @@ Deno.test("mtls: server-side close and abort work on the node:tls path", async (
     const clientEnd = ending(p.client);
     await p.server.send(new Uint8Array([1]));
     await p.server.close();
-    assert.deepEqual((await p.client.receive())?.data, new Uint8Array([1]));
+    assert.deepEqual((await receiveWithin(p.client))?.data, new Uint8Array([1]));
     assert.deepEqual(await clientEnd, { type: "shutdown" });
   }
   {
@@ -223,7 +227,7 @@ async function assertRefusedClient(listener: AssociationListener, tls: TlsConnec
     const end = ending(client);
     await client.send(new Uint8Array([1])).catch(() => {});
     assert.equal((await end).type, "communication-lost");
-    assert.equal(await client.receive(), null);
+    assert.equal(await receiveWithin(client), null);
   } catch (error) {
     isTransportError(error);
   }

@@ -11,6 +11,7 @@ import { type Association, connectTcp, listenTcp } from "../../transport/tcp/mod
 import { decodeCapture, startCapture } from "../support/capture.ts";
 import { asapSamples, enrpSamples } from "../support/messages.ts";
 import { fieldValues, ignoreWithoutTshark, type TsharkPacket } from "../support/tshark.ts";
+import { receiveWithin } from "../support/deadline.ts";
 
 const ignore = await ignoreWithoutTshark();
 
@@ -49,12 +50,12 @@ async function captureExchange(
     const server = (await accepted)!;
     for (const { bytes } of messages) {
       await client.send(bytes);
-      const request = await server.receive();
+      const request = await receiveWithin(server);
       assert.deepEqual(request?.data, bytes);
       const rsplib = request!.data.slice();
       new DataView(rsplib.buffer).setUint16(2, rsplib.length);
       await server.send(rsplib);
-      assert.deepEqual((await client.receive())?.data, rsplib);
+      assert.deepEqual((await receiveWithin(client))?.data, rsplib);
     }
     await client.close();
     await server.close();
