@@ -107,8 +107,9 @@ export interface RegistrarOptions extends SctpUdpPorts {
    */
   idleTimeout?: number;
   /**
-   * Bytes of answers one association may leave unsent (default 256 KiB): past a quarter of it
-   * its requests are no longer read until the answers drain; past all of it, it is cut off.
+   * Bytes of answers one association may leave unsent (default 256 KiB), each answer counted
+   * with 256 bytes for its objects: past a quarter of it its requests are no longer read until
+   * the answers drain; past all of it, it is cut off.
    */
   maxUnsentBytes?: number;
   /** Bytes of unsent answers over all associations (default 64 MiB); past it, senders with a
@@ -290,6 +291,9 @@ function peKey(poolHandle: Uint8Array, identifier: number): string {
 }
 
 /** Requests taken from one association before the others get a turn. */
+/** Bytes an answer waiting to be sent counts beyond its own, for its objects. */
+const ANSWER_OVERHEAD = 256;
+
 const MESSAGES_PER_TURN = 16;
 
 /** IDs as logs, JSON and the status page print them: 8 hex digits. */
@@ -739,7 +743,9 @@ export class Registrar implements AsyncDisposable {
   /** Sends encoded bytes; `transfer` when they were encoded for this send alone. */
   #sendBytes(peer: Peer, bytes: Uint8Array, transfer: boolean): void {
     if (peer.association.closed) return;
-    const size = bytes.length;
+    // An answer waiting costs its objects too (the bytes' view, the send and its promise): a
+    // flood of small answers is bounded by their number as well as their bytes.
+    const size = bytes.length + ANSWER_OVERHEAD;
     if (
       peer.unsentBytes + size > this.#limits.maxUnsentBytes ||
       (peer.unsentBytes > 0 && this.#unsentBytes + size > this.#limits.maxTotalUnsentBytes)
@@ -755,21 +761,20 @@ export class Registrar implements AsyncDisposable {
     peer.unsentBytes += size;
     this.#unsentBytes += size;
     // Bytes encoded for this send are handed over, not copied.
-    peer.association.send(bytes, { ppid: ASAP_PPID, transfer }).catch(() => {}).finally(
-      () => {
-        peer.unsentBytes -= size;
-        this.#unsentBytes -= size;
-        if (peer.unsentBytes === 0) {
-          peer.unsentSince = undefined;
-          this.#backlogged.delete(peer);
-        }
-        if (peer.resume !== undefined && peer.unsentBytes <= this.#limits.maxUnsentBytes / 8) {
-          const resume = peer.resume;
-          peer.resume = undefined;
-          resume();
-        }
-      },
-    );
+    const sent = () => {
+      peer.unsentBytes -= size;
+      this.#unsentBytes -= size;
+      if (peer.unsentBytes === 0) {
+        peer.unsentSince = undefined;
+        this.#backlogged.delete(peer);
+      }
+      if (peer.resume !== undefined && peer.unsentBytes <= this.#limits.maxUnsentBytes / 8) {
+        const resume = peer.resume;
+        peer.resume = undefined;
+        resume();
+      }
+    };
+    peer.association.send(bytes, { ppid: ASAP_PPID, transfer }).then(sent, sent);
   }
 
   /**

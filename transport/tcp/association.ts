@@ -38,7 +38,12 @@ const READ_BUFFER_KEEP = 256 * 1024;
 /** How long an abort waits for a write in progress before it closes the connection anyway. */
 const ABORT_WRITE_TIMEOUT = 1000;
 
-/** Bytes a received message waiting for `receive` costs beyond its data (its objects). */
+/**
+ * Bytes a message waiting in a queue costs beyond its data (its objects: the message, its
+ * buffer view, and on the send side the promise of its `send`). Counted against
+ * `maxBufferedBytes` on both sides, so that a flood of tiny messages is bounded in memory and
+ * not only in bytes.
+ */
 const HELD_OVERHEAD = 256;
 
 /** Several small frames queued together are written with one call, up to this size. */
@@ -81,8 +86,10 @@ export class TcpAssociation implements Association {
 
   // Send side: frames waiting to be written, counted in cumulative bytes.
   #queue: Uint8Array[] = [];
+  /** Bytes queued and written so far, each message with its HELD_OVERHEAD. */
   #enqueued = 0;
   #written = 0;
+  #chunkFrames = 1;
   #sendWaiters: SendWaiter[] = [];
   #writing = false;
   #writeInFlight = false;
@@ -144,7 +151,7 @@ export class TcpAssociation implements Association {
       return Promise.reject(error);
     }
     this.#queue.push(frame);
-    this.#enqueued += frame.length;
+    this.#enqueued += frame.length + HELD_OVERHEAD;
     const end = this.#enqueued;
     if (!this.#writing) void this.#writeLoop();
     if (end - this.#written <= this.#options.maxBufferedBytes) return Promise.resolve();
@@ -204,7 +211,7 @@ export class TcpAssociation implements Association {
             return;
           }
         }
-        this.#written += chunk.length;
+        this.#written += chunk.length + this.#chunkFrames * HELD_OVERHEAD;
         while (
           this.#sendWaiters.length > 0 &&
           this.#sendWaiters[0].end - this.#written <= this.#options.maxBufferedBytes
@@ -221,9 +228,13 @@ export class TcpAssociation implements Association {
     }
   }
 
-  /** The next bytes to write: one frame, or with `framed` several small ones joined. */
+  /**
+   * The next bytes to write: one frame, or with `framed` several small ones joined; how many
+   * frames in `#chunkFrames`.
+   */
   #takeChunk(): Uint8Array {
     const queue = this.#queue;
+    this.#chunkFrames = 1;
     if (this.#options.framing === "rserpool" || queue.length === 1) return queue.shift()!;
     let count = 0;
     let size = 0;
@@ -231,6 +242,7 @@ export class TcpAssociation implements Association {
       size += queue[count++].length;
     }
     if (count <= 1) return queue.shift()!;
+    this.#chunkFrames = count;
     const chunk = new Uint8Array(size);
     let offset = 0;
     for (const frame of queue.splice(0, count)) {

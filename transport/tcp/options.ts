@@ -41,7 +41,8 @@ export interface TcpAssociationOptions {
   maxMessageSize?: number;
   /**
    * Bound of queued bytes per direction (default 4 MiB): `send` waits while more are waiting
-   * to be written, and reading stops while more received bytes wait for `receive`.
+   * to be written, and reading stops while more received bytes wait for `receive`. Each
+   * queued message counts 256 bytes beyond its data, for the objects that hold it.
    */
   maxBufferedBytes?: number;
   /** Disable Nagle's algorithm (default true). See the module documentation for TLS. */
