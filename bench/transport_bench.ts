@@ -5,7 +5,14 @@
  * not share an event loop). Run `deno run -A bench/transport_bench.ts`; the last line of output
  * is a JSON object of numbers. Under `deno bench` only a tiny packet-building bench runs.
  *
- * Options: `--seconds N` per round-trip measurement (default 2), `--bulk-mb N` (default 200).
+ * It also measures goodput under loss in virtual time over the simulated network
+ * (transport/sctp/sim): a bulk transfer over a 10 Mbit/s link with 1 % and 5 % random loss (each
+ * direction) and 1 ms and 20 ms one-way delay, as a fraction of the link's capacity
+ * (`sim_goodput_*`), beside the reference `sim_reference_*`: the lower of the capacity and the
+ * Mathis bound MSS / RTT x 1.22 / sqrt(p), also as a fraction of the capacity.
+ *
+ * Options: `--seconds N` per round-trip measurement (default 2), `--bulk-mb N` (default 200),
+ * `--sim-seconds N` of virtual time per goodput measurement (default 30), `--only-sim`.
  *
  * @module
  */
@@ -15,6 +22,7 @@ import { denoUdpEcho, denoUdpPingPong } from "./udp_pingpong.ts";
 import { parseArgs } from "node:util";
 import { PacketBuilder } from "../transport/sctp/chunks.ts";
 import { connectSctp, listenSctp } from "../transport/sctp/mod.ts";
+import { SimNetwork } from "../transport/sctp/sim/mod.ts";
 import { connectTcp, listenTcp } from "../transport/tcp/mod.ts";
 import type { Association } from "../transport/types.ts";
 
@@ -153,6 +161,102 @@ async function sctpBulk(a: Association, megabytes: number): Promise<number> {
   return bytes / 1e6 / seconds;
 }
 
+/** Capacity of the simulated link, bits per second. */
+const SIM_BANDWIDTH = 10e6;
+const SIM_MTU = 1200;
+
+/**
+ * Goodput of a bulk transfer over a simulated link with random loss `loss` in each direction
+ * and one-way delay `delay` ms, measured over `seconds` of virtual time after the first 20 %,
+ * as a fraction of the link's capacity; and the reference: the Mathis bound (with RTT the
+ * propagation round trip plus the serialization of one full packet) capped at the capacity.
+ */
+async function simGoodput(
+  loss: number,
+  delay: number,
+  seconds: number,
+  seed = 1,
+): Promise<{ goodput: number; reference: number; wallMs: number }> {
+  const wallStart = performance.now();
+  const net = new SimNetwork({ seed });
+  const overhead = 28;
+  net.link("10.0.0.1", "10.0.0.2", {
+    delay,
+    loss,
+    bandwidth: SIM_BANDWIDTH,
+    overhead,
+    // A drop-tail queue of a bandwidth-delay product, at least 64 packets.
+    queueBytes: Math.max(64 * SIM_MTU, SIM_BANDWIDTH / 8 * 2 * delay / 1000),
+  });
+  let state = seed >>> 0;
+  const random = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state;
+  };
+  const tuning = { mtu: SIM_MTU };
+  const listener = await listenSctp({
+    ...tuning,
+    hostname: "10.0.0.2",
+    port: 5000,
+    stack: net.stack(),
+    random,
+    secret: new Uint8Array(32),
+  });
+  const accepted = listener.accept();
+  const client = await net.settle(connectSctp({
+    ...tuning,
+    hostname: "10.0.0.2",
+    port: 5000,
+    localHostname: "10.0.0.1",
+    stack: net.stack(),
+    random,
+  }));
+  const server = (await net.settle(accepted))!;
+  let received = 0;
+  (async () => {
+    for await (const m of server) received += m.data.length;
+  })();
+  let sending = true;
+  (async () => {
+    const data = new Uint8Array(16 * 1024);
+    while (sending) await client.send(data);
+  })().catch(() => {});
+  const warmup = seconds * 200;
+  await net.run(warmup);
+  const before = received;
+  await net.run(seconds * 1000);
+  const bytes = received - before;
+  sending = false;
+  client.abort();
+  listener.destroy();
+  await net.run(10);
+  const capacity = SIM_BANDWIDTH / 8 * seconds; // bytes the link could carry
+  const mss = SIM_MTU - 12 - 16; // payload of a full DATA chunk
+  const rtt = (2 * delay + (SIM_MTU + overhead) * 8000 / SIM_BANDWIDTH) / 1000;
+  const mathis = mss / rtt * 1.22 / Math.sqrt(loss); // bytes per second
+  return {
+    goodput: bytes / capacity,
+    reference: Math.min(1, mathis / (SIM_BANDWIDTH / 8)),
+    wallMs: performance.now() - wallStart,
+  };
+}
+
+/** The four goodput measurements, keyed for the JSON summary. */
+async function simGoodputs(seconds: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const r3 = (n: number) => Math.round(n * 1000) / 1000;
+  for (const [pct, loss] of [[1, 0.01], [5, 0.05]]) {
+    for (const delay of [1, 20]) {
+      const key = `${pct}pct_${delay}ms`;
+      const r = await simGoodput(loss, delay, seconds);
+      out[`sim_goodput_${key}`] = r3(r.goodput);
+      out[`sim_reference_${key}`] = r3(r.reference);
+      out[`sim_wall_ms_${key}`] = Math.round(r.wallMs);
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -160,10 +264,17 @@ async function main(): Promise<void> {
       server: { type: "boolean", default: false },
       seconds: { type: "string", default: "2" },
       "bulk-mb": { type: "string", default: "200" },
+      "sim-seconds": { type: "string", default: "30" },
+      "only-sim": { type: "boolean", default: false },
     },
   });
   if (values.server) return await serve();
   const seconds = Number(values.seconds);
+  const sim = await simGoodputs(Number(values["sim-seconds"]));
+  if (values["only-sim"]) {
+    console.log(JSON.stringify(sim));
+    return;
+  }
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(import.meta.url).pathname, "--server"],
     stdin: "piped",
@@ -184,7 +295,7 @@ async function main(): Promise<void> {
     udpDeno: number;
   };
   const round = (n: number) => Math.round(n);
-  const result: Record<string, number> = {};
+  const result: Record<string, number> = { ...sim };
   try {
     // The baseline is raw UDP over the API the SCTP stack uses (Deno.listenDatagram when the
     // runtime has it); node:dgram's figures are reported beside it.

@@ -22,7 +22,6 @@ import {
   decodeInit,
   decodeSack,
   encodeInit,
-  encodeSack,
   errorCause,
   firstErrorCause,
   InitParameter,
@@ -32,9 +31,16 @@ import {
   SctpErrorCause,
   type SctpPacket,
 } from "./chunks.ts";
-import { type SctpClock, type SctpTimerHandle, systemClock } from "./clock.ts";
+import { type SctpClock, systemClock } from "./clock.ts";
 import type { SctpConfig } from "./config.ts";
+import { SctpPath } from "./path.ts";
+import { RtoEstimator } from "./rto.ts";
 import { scopedPeerAddresses } from "./scope.ts";
+import { SctpTimer } from "./timer.ts";
+import { tsnLe, tsnLt } from "./tsn.ts";
+import { ReceiveTracker } from "./receive_tracker.ts";
+import { Reassembly } from "./reassembly.ts";
+import { type OutChunk, SendQueue } from "./send_queue.ts";
 
 /** What an association needs from the endpoint that carries it. */
 export interface AssociationHost {
@@ -65,66 +71,7 @@ export type SctpState =
   | "shutdown-received"
   | "shutdown-ack-sent";
 
-interface Path {
-  address: string;
-  udpPort: number;
-  active: boolean;
-  confirmed: boolean;
-  errors: number;
-  srtt: number;
-  rttvar: number;
-  rto: number;
-  measured: boolean;
-  cwnd: number;
-  ssthresh: number;
-  partialBytesAcked: number;
-  flight: number;
-  t3: Timer | undefined;
-  /** When T3 expires (0: stopped); its timer re-arms itself when it fires early. */
-  t3Deadline: number;
-  heartbeat: Timer | undefined;
-  heartbeatSentAt: number;
-  heartbeatPending: boolean;
-  heartbeatNonce: number;
-  /** When DATA sent on it was last acknowledged (ms): it needs no HEARTBEAT for a while. */
-  lastAcked: number;
-  dataSent: number;
-  rttSamples: number;
-  /** The chunk whose round trip is being timed (one at a time, RFC 9260 6.3.1 C4). */
-  rttChunk: OutChunk | undefined;
-  /** Scratch of SACK processing: flight before it, bytes it acknowledged, a loss it found. */
-  flightBeforeSack: number;
-  bytesAcked: number;
-  lossThisSack: boolean;
-}
-
-interface OutChunk {
-  tsn: number;
-  flags: number;
-  stream: number;
-  ssn: number;
-  ppid: number;
-  payload: Uint8Array;
-  sentAt: number;
-  transmissions: number;
-  path: Path | undefined;
-  acked: boolean;
-  inFlight: boolean;
-  missing: number;
-  retransmit: boolean;
-  fastRetransmitted: boolean;
-  /** Marked for retransmission by a T3 expiry: it goes to another path if there is one. */
-  timedOut: boolean;
-}
-
-interface Partial {
-  parts: Uint8Array[];
-  bytes: number;
-  stream: number;
-  ssn: number;
-  ppid: number;
-  unordered: boolean;
-}
+type Path = SctpPath;
 
 /** Parameters of an association that a handshake has agreed on. */
 export interface EstablishedParameters {
@@ -155,11 +102,6 @@ export interface AssociationStart {
   /** Set when a COOKIE ECHO established it (server side). */
   established?: EstablishedParameters;
 }
-
-type Timer = SctpTimerHandle;
-
-const tsnLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
-const tsnLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 
 /**
  * Bytes a message or chunk held for the application costs beyond its payload (its objects),
@@ -198,20 +140,13 @@ export class SctpAssociation implements Association {
   #inboundStreams = 0;
   #errors = 0;
   // Sending
-  #nextTsn = 0;
   #ssn: Uint16Array = new Uint16Array(0);
-  #pending: OutChunk[] = [];
-  #pendingHead = 0;
-  #inflight: OutChunk[] = [];
-  #inflightHead = 0;
-  #bufferedBytes = 0;
+  #queue = new SendQueue(0);
   #peerWindow = 0;
   #highestAcked = 0;
   #lastCumAck = 0;
   #fastRecovery = false;
   #fastRecoveryExit = 0;
-  /** The highest TSN sent so far. */
-  #highestSent = 0;
   /** Chunks above the cumulative ack that a SACK's gap blocks acknowledged. */
   #gapAcked = 0;
   /** A fast retransmit may send one packet regardless of cwnd (RFC 9260, 7.2.4 step 3). */
@@ -225,33 +160,23 @@ export class SctpAssociation implements Association {
   /** SACKs handled since the last flush: each is one Max.Burst opportunity. */
   #sacksSinceFlush = 0;
   // Receiving
-  #cumTsn = 0;
-  #outOfOrder = new Map<
-    number,
-    { flags: number; stream: number; ssn: number; ppid: number; payload: Uint8Array }
-  >();
-  #outOfOrderBytes = 0;
-  #partial: Partial | undefined;
-  #nextSsn: Uint16Array = new Uint16Array(0);
-  /** Ordered messages held back per inbound stream, made when a stream first needs one. */
-  #stashed: (Map<number, ReceivedMessage> | undefined)[] = [];
+  #tracker = new ReceiveTracker(0, HELD_OVERHEAD);
+  #reassembly: Reassembly;
   #inbox: ReceivedMessage[] = [];
   #inboxHead = 0;
   #inboxBytes = 0;
   #receivers: ((m: ReceivedMessage | null) => void)[] = [];
-  #duplicates: number[] = [];
-  #sackNeeded = false;
-  #sackUrgent = false;
-  #packetsSinceSack = 0;
-  #sackTimer: Timer | undefined;
+  #sackTimer: SctpTimer;
   /** Where SACKs go: the source of the latest DATA (RFC 9260, 6.4); undefined: the current path. */
   #sackPath: Path | undefined;
   #lastAdvertised = 0;
   // Handshake and shutdown
-  #initTimer: Timer | undefined;
+  /** T1-init: INIT, then COOKIE ECHO. */
+  #initTimer: SctpTimer;
   #initRetransmits = 0;
   #initPacket: { chunk: number; value: Uint8Array; tag: number } | undefined;
-  #shutdownTimer: Timer | undefined;
+  /** T2-shutdown: SHUTDOWN or SHUTDOWN ACK. */
+  #shutdownTimer: SctpTimer;
   #closeWaiters: (() => void)[] = [];
   #connectSettle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #listeners: ((e: AssociationEvent) => void)[] = [];
@@ -266,6 +191,10 @@ export class SctpAssociation implements Association {
     this.config = config;
     this.#peerPort = start.peerPort;
     this.#builder = new PacketBuilder(config.mtu);
+    this.#initTimer = new SctpTimer(this.#clock, () => this.#onInitTimeout());
+    this.#shutdownTimer = new SctpTimer(this.#clock, () => this.#onShutdownTimeout());
+    this.#sackTimer = new SctpTimer(this.#clock, () => this.#onSackTimeout());
+    this.#reassembly = this.#newReassembly();
     for (const a of start.peerAddresses) this.#addPath(a, start.peerUdpPort, false);
     this.#primary = this.#paths[0];
     this.#current = this.#primary;
@@ -336,14 +265,14 @@ export class SctpAssociation implements Association {
     return this.#paths.map((p) => ({
       address: p.address,
       active: p.active,
-      rto: p.rto,
-      srtt: p.srtt,
+      rto: p.rto.rto,
+      srtt: p.rto.srtt,
       cwnd: p.cwnd,
       ssthresh: p.ssthresh,
       flight: p.flight,
       errors: p.errors,
       dataSent: p.dataSent,
-      rttSamples: p.rttSamples,
+      rttSamples: p.rto.samples,
     }));
   }
 
@@ -354,7 +283,7 @@ export class SctpAssociation implements Association {
 
   /** Bytes queued or in flight, not yet acknowledged. */
   get bufferedAmount(): number {
-    return this.#bufferedBytes;
+    return this.#queue.bufferedBytes;
   }
 
   /** Number of retransmitted DATA chunks so far (T3 and fast retransmit). */
@@ -392,7 +321,8 @@ export class SctpAssociation implements Association {
     }
     if ((ppid >>> 0) !== ppid) throw new TransportError("invalid", `Invalid PPID ${ppid}`);
     while (
-      this.#bufferedBytes > 0 && this.#bufferedBytes + data.length > this.config.sendBufferSize
+      this.#queue.bufferedBytes > 0 &&
+      this.#queue.bufferedBytes + data.length > this.config.sendBufferSize
     ) {
       await new Promise<void>((resolve) => this.#sendWaiters.push(resolve));
       if (!this.#canSend()) throw new TransportError("closed", "Association is closed");
@@ -409,30 +339,12 @@ export class SctpAssociation implements Association {
       const payload = options.transfer === true
         ? (last === 1 ? data : data.subarray(i * max, (i + 1) * max))
         : (last === 1 ? data.slice() : data.slice(i * max, (i + 1) * max));
-      this.#pending.push({
-        tsn: this.#nextTsn,
-        flags,
-        stream,
-        ssn,
-        ppid,
-        payload,
-        sentAt: 0,
-        transmissions: 0,
-        path: undefined,
-        acked: false,
-        inFlight: false,
-        missing: 0,
-        retransmit: false,
-        fastRetransmitted: false,
-        timedOut: false,
-      });
-      this.#nextTsn = (this.#nextTsn + 1) >>> 0;
+      this.#queue.enqueue(flags, stream, ssn, ppid, payload);
     }
-    this.#bufferedBytes += data.length;
     // Nothing in flight and nothing else queued: there is nothing to bundle with, so the
     // message goes out in this turn (a request/response exchange pays no extra event-loop
     // turn); otherwise it waits for the turn's other messages to share its packets.
-    if (this.#bufferedBytes === data.length) this.#scheduleUrgentFlush();
+    if (this.#queue.bufferedBytes === data.length) this.#scheduleUrgentFlush();
     else this.#scheduleFlush();
   }
 
@@ -513,26 +425,30 @@ export class SctpAssociation implements Association {
     });
     this.#initPacket = { chunk: ChunkType.Init, value: init, tag: 0 };
     this.#initRetransmits = 0;
-    this.#sendInitPacket(this.config.rtoInitial);
+    this.#initTimer.rto = new RtoEstimator(this.config);
+    this.#sendInitPacket();
     return new Promise((resolve, reject) => {
       this.#connectSettle = { resolve, reject };
     });
   }
 
-  #sendInitPacket(rto: number): void {
+  #sendInitPacket(): void {
     const p = this.#initPacket;
     if (p === undefined) return;
     // Rotate among the peer's addresses when retransmitting INIT.
     const path = this.#paths[this.#initRetransmits % this.#paths.length];
     this.#sendControl(p.chunk, 0, p.value, path, p.tag);
-    this.#clock.clearTimeout(this.#initTimer);
-    this.#initTimer = this.#clock.setTimeout(() => {
-      if (++this.#initRetransmits > this.config.maxInitRetransmits) {
-        this.#terminate({ type: "communication-lost", reason: "No answer to INIT or COOKIE ECHO" });
-        return;
-      }
-      this.#sendInitPacket(Math.min(rto * 2, this.config.rtoMax));
-    }, rto);
+    this.#initTimer.start();
+  }
+
+  #onInitTimeout(): void {
+    if (this.#ended() || this.#initPacket === undefined) return;
+    if (++this.#initRetransmits > this.config.maxInitRetransmits) {
+      this.#terminate({ type: "communication-lost", reason: "No answer to INIT or COOKIE ECHO" });
+      return;
+    }
+    this.#initTimer.backoff();
+    this.#sendInitPacket();
   }
 
   #onInitAck(chunk: RawChunk, from: Path | undefined): void {
@@ -560,13 +476,13 @@ export class SctpAssociation implements Association {
     this.#state = "cookie-echoed";
     this.#initPacket = { chunk: ChunkType.CookieEcho, value: init.cookie, tag: this.#peerTag };
     this.#initRetransmits = 0;
-    this.#sendInitPacket(this.#primary.rto);
+    this.#initTimer.rto = new RtoEstimator(this.config);
+    this.#sendInitPacket();
   }
 
   #onCookieAck(): void {
     if (this.#state !== "cookie-echoed") return;
-    this.#clock.clearTimeout(this.#initTimer);
-    this.#initTimer = undefined;
+    this.#initTimer.stop();
     this.#initPacket = undefined;
     this.#state = "established";
     this.#startHeartbeats();
@@ -580,17 +496,15 @@ export class SctpAssociation implements Association {
   #establishParameters(p: EstablishedParameters): void {
     this.#localTag = p.localTag;
     this.#peerTag = p.peerTag;
-    this.#nextTsn = p.localInitialTsn;
+    this.#queue = new SendQueue(p.localInitialTsn);
     this.#lastCumAck = (p.localInitialTsn - 1) >>> 0;
     this.#highestAcked = this.#lastCumAck;
-    this.#highestSent = this.#lastCumAck;
-    this.#cumTsn = (p.peerInitialTsn - 1) >>> 0;
+    this.#tracker = new ReceiveTracker(p.peerInitialTsn, HELD_OVERHEAD, this.config.mtu - 28);
     this.#peerWindow = p.peerWindow;
     this.#outboundStreams = Math.max(1, p.outboundStreams);
     this.#inboundStreams = Math.max(1, p.inboundStreams);
     this.#ssn = new Uint16Array(this.#outboundStreams);
-    this.#nextSsn = new Uint16Array(this.#inboundStreams);
-    this.#stashed = new Array(this.#inboundStreams);
+    this.#reassembly = this.#newReassembly();
     this.#lastAdvertised = this.#window();
   }
 
@@ -710,14 +624,10 @@ export class SctpAssociation implements Association {
     if (hadData) {
       // RFC 9260 6.4: the SACK goes to where the DATA came from.
       if (from !== undefined) this.#sackPath = from;
-      this.#packetsSinceSack++;
-      if (this.#outOfOrder.size > 0 || this.#duplicates.length > 0 || this.#packetsSinceSack >= 2) {
-        this.#sackUrgent = true;
-      }
-      this.#sackNeeded = true;
+      this.#tracker.onDataPacket();
       // An urgent SACK (gaps, duplicates, every second packet) goes out right after this
       // packet; otherwise it waits to be bundled with the application's answer.
-      if (this.#sackUrgent) this.#scheduleUrgentFlush();
+      if (this.#tracker.urgent) this.#scheduleUrgentFlush();
       else this.#armSackTimer();
     }
   }
@@ -738,34 +648,27 @@ export class SctpAssociation implements Association {
       return false;
     }
     const tsn = d.tsn;
-    if (tsnLe(tsn, this.#cumTsn) || this.#outOfOrder.has(tsn)) {
-      if (this.#duplicates.length < 64) this.#duplicates.push(tsn);
-      return true;
-    }
+    const tracker = this.#tracker;
+    const kind = tracker.classify(tsn);
+    if (kind === "duplicate") return true;
+    if (kind === "far") return true; // beyond any window
+    tracker.observe(d.payload.length);
     // What a held chunk costs beyond its payload: a tiny message must not be cheap to queue.
-    const size = d.payload.length + HELD_OVERHEAD;
-    if (((tsn - this.#cumTsn) >>> 0) > 0x10000) return true; // far beyond any window
-    if (!this.#makeRoom(tsn, size)) return true; // dropped; the peer retransmits it later
-    if (tsn !== ((this.#cumTsn + 1) >>> 0)) {
-      this.#outOfOrder.set(tsn, {
+    if (!this.#makeRoom(tsn, d.payload.length + HELD_OVERHEAD)) return true; // dropped
+    if (kind === "ahead") {
+      tracker.hold(tsn, {
         flags: d.flags,
         stream: d.stream,
         ssn: d.ssn,
         ppid: d.ppid,
         payload: d.payload.slice(),
       });
-      this.#outOfOrderBytes += size;
       return true;
     }
-    this.#cumTsn = tsn;
+    tracker.advance(tsn);
     this.#consume(d.flags, d.stream, d.ssn, d.ppid, d.payload);
-    while (this.#outOfOrder.size > 0) {
-      const next = (this.#cumTsn + 1) >>> 0;
-      const o = this.#outOfOrder.get(next);
-      if (o === undefined) break;
-      this.#outOfOrder.delete(next);
-      this.#outOfOrderBytes -= o.payload.length + HELD_OVERHEAD;
-      this.#cumTsn = next;
+    for (let o = tracker.takeNext(); o !== undefined; o = tracker.takeNext()) {
+      if (this.#ended()) break;
       this.#consume(o.flags, o.stream, o.ssn, o.ppid, o.payload);
     }
     return true;
@@ -778,92 +681,42 @@ export class SctpAssociation implements Association {
    */
   #makeRoom(tsn: number, size: number): boolean {
     const limit = this.config.receiveBufferSize;
-    const used = () => this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0);
-    while (used() + size > limit) {
-      let highest: number | undefined;
-      for (const t of this.#outOfOrder.keys()) {
-        if (highest === undefined || tsnLt(highest, t)) highest = t;
-      }
-      if (highest === undefined || !tsnLt(tsn, highest)) return false;
-      const dropped = this.#outOfOrder.get(highest)!;
-      this.#outOfOrder.delete(highest);
-      this.#outOfOrderBytes -= dropped.payload.length + HELD_OVERHEAD;
+    while (this.#used() + size > limit) {
+      if (this.#tracker.dropHighestAbove(tsn) === 0) return false;
     }
     return true;
   }
 
-  /** Reassembles chunks taken in TSN order and delivers complete messages in stream order. */
-  #consume(flags: number, stream: number, ssn: number, ppid: number, payload: Uint8Array): void {
-    const begin = (flags & DataFlag.Begin) !== 0;
-    const end = (flags & DataFlag.End) !== 0;
-    const unordered = (flags & DataFlag.Unordered) !== 0;
-    if (begin && end) {
-      this.#complete({ data: payload.slice(), ppid, stream, unordered }, ssn);
-      return;
-    }
-    if (begin) {
-      this.#partial = {
-        parts: [payload.slice()],
-        bytes: payload.length,
-        stream,
-        ssn,
-        ppid,
-        unordered,
-      };
-    } else {
-      const p = this.#partial;
-      if (p === undefined || p.stream !== stream || (!unordered && p.ssn !== ssn)) {
-        this.#partial = undefined;
-        return; // a fragment without its beginning: nothing to deliver
-      }
-      p.parts.push(payload.slice());
-      p.bytes += payload.length;
-      if (p.bytes > this.config.maxMessageSize) {
-        this.abort("Message exceeds the largest message size");
-        return;
-      }
-    }
-    if (end && this.#partial !== undefined) {
-      const p = this.#partial;
-      this.#partial = undefined;
-      this.#complete({ data: concat(p.parts, p.bytes), ppid: p.ppid, stream, unordered }, p.ssn);
-    }
+  /** Receive buffer in use: read by nobody yet, held for reordering or reassembly. */
+  #used(): number {
+    return this.#inboxBytes + this.#tracker.heldBytes + this.#reassembly.heldBytes;
   }
 
-  #complete(m: ReceivedMessage, ssn: number): void {
-    if (m.stream >= this.#inboundStreams) {
+  #newReassembly(): Reassembly {
+    return new Reassembly({
+      inboundStreams: this.#inboundStreams,
+      maxMessageSize: this.config.maxMessageSize,
+      overhead: HELD_OVERHEAD,
+      deliver: (m) => this.#deliver(m),
+    });
+  }
+
+  /** Hands a chunk taken in TSN order to reassembly, and acts on what it finds wrong. */
+  #consume(flags: number, stream: number, ssn: number, ppid: number, payload: Uint8Array): void {
+    const fault = this.#reassembly.push(flags, stream, ssn, ppid, payload);
+    if (fault === "too-large") {
+      this.abort("Message exceeds the largest message size");
+    } else if (fault === "invalid-stream") {
       const info = new Uint8Array(4);
-      info[0] = m.stream >> 8;
-      info[1] = m.stream & 0xff;
+      info[0] = stream >> 8;
+      info[1] = stream & 0xff;
       this.#sendControl(
         ChunkType.Error,
         0,
         errorCause(SctpErrorCause.InvalidStreamIdentifier, info),
         this.#current,
       );
-      return;
     }
-    if (m.unordered) {
-      this.#deliver(m);
-      return;
-    }
-    const stash = this.#stashed[m.stream];
-    if (ssn !== this.#nextSsn[m.stream]) {
-      (stash ?? (this.#stashed[m.stream] = new Map())).set(ssn, m);
-      this.#inboxBytes += m.data.length + HELD_OVERHEAD;
-      return;
-    }
-    this.#deliver(m);
-    let next = (ssn + 1) & 0xffff;
-    while (stash !== undefined && stash.size > 0) {
-      const s = stash.get(next);
-      if (s === undefined) break;
-      stash.delete(next);
-      this.#inboxBytes -= s.data.length + HELD_OVERHEAD;
-      this.#deliver(s);
-      next = (next + 1) & 0xffff;
-    }
-    this.#nextSsn[m.stream] = next;
   }
 
   #deliver(m: ReceivedMessage): void {
@@ -886,52 +739,22 @@ export class SctpAssociation implements Association {
     // Tell the peer when reading has reopened a window that had nearly closed.
     const window = this.#window();
     if (this.#lastAdvertised < 2 * this.config.mtu && window >= 4 * this.config.mtu) {
-      this.#sackNeeded = true;
-      this.#sackUrgent = true;
+      this.#tracker.needed = true;
+      this.#tracker.urgent = true;
       this.#scheduleFlush();
     }
     return m;
   }
 
+  /** The window to advertise: what fits in the free receive buffer, overhead included. */
   #window(): number {
-    const used = this.#inboxBytes + this.#outOfOrderBytes + (this.#partial?.bytes ?? 0);
-    return Math.max(0, this.config.receiveBufferSize - used);
+    return this.#tracker.window(this.config.receiveBufferSize - this.#used());
   }
 
   #sackValue(): Uint8Array {
-    const gaps: [number, number][] = [];
-    if (this.#outOfOrder.size > 0) {
-      const offsets = [...this.#outOfOrder.keys()].map((t) => (t - this.#cumTsn) >>> 0).sort((
-        a,
-        b,
-      ) => a - b);
-      let start = offsets[0];
-      let prev = start;
-      for (let i = 1; i <= offsets.length; i++) {
-        const o = offsets[i];
-        if (o === prev + 1) {
-          prev = o;
-          continue;
-        }
-        if (start <= 0xffff) gaps.push([start, Math.min(prev, 0xffff)]);
-        if (gaps.length >= 100) break;
-        start = o;
-        prev = o;
-      }
-    }
     const window = this.#window();
     this.#lastAdvertised = window;
-    const value = encodeSack({
-      cumulativeTsn: this.#cumTsn,
-      advertisedWindow: window,
-      gaps,
-      duplicates: this.#duplicates,
-    });
-    this.#duplicates = [];
-    this.#sackNeeded = false;
-    this.#sackUrgent = false;
-    this.#packetsSinceSack = 0;
-    return value;
+    return this.#tracker.sack(window);
   }
 
   // ---------------------------------------------------------------- sending DATA
@@ -972,7 +795,7 @@ export class SctpAssociation implements Association {
       const need = (16 + c.payload.length + 3) & ~3;
       if (open && need > b.room) ship(target);
       if (!open) {
-        if (this.#sackNeeded) {
+        if (this.#tracker.needed) {
           const sack = this.#sackValue();
           if (
             4 + sack.length + need > this.config.mtu - 12 ||
@@ -997,7 +820,7 @@ export class SctpAssociation implements Association {
         // Karn: a retransmitted chunk's round trip is ambiguous.
         if (c.path !== undefined && c.path.rttChunk === c) c.path.rttChunk = undefined;
       } else {
-        if (tsnLt(this.#highestSent, c.tsn)) this.#highestSent = c.tsn;
+        c.firstSentAt = t;
         // One measurement per round trip and destination (RFC 9260, 6.3.1 C4).
         if (target.rttChunk === undefined) target.rttChunk = c;
       }
@@ -1017,15 +840,15 @@ export class SctpAssociation implements Association {
       this.#host.transmit(b.finish(), target.address, target.udpPort);
       open = false;
       shipped++;
-      if (target.t3Deadline === 0) this.#startT3(target);
+      target.t3.startIfStopped();
     };
     // 1. Retransmissions, oldest first, to the path chosen for them, within cwnd; but when a
     // fast retransmit has just been decided, one packet of them goes regardless of cwnd
     // (RFC 9260, 7.2.4 step 3).
     const oneFree = this.#fastRetransmitPacket;
     this.#fastRetransmitPacket = false;
-    for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
-      const c = this.#inflight[i];
+    for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+      const c = this.#queue.outstanding[i];
       if (!c.retransmit) continue;
       const target = this.#retransmitPath(c);
       if (target !== path) {
@@ -1047,8 +870,8 @@ export class SctpAssociation implements Association {
     const burst = this.config.maxBurst * Math.max(1, this.#sacksSinceFlush);
     this.#sacksSinceFlush = 0;
     let packets = 0;
-    while (this.#pendingHead < this.#pending.length) {
-      const c = this.#pending[this.#pendingHead];
+    const queue = this.#queue;
+    for (let c = queue.peekPending(); c !== undefined; c = queue.peekPending()) {
       const size = c.payload.length;
       if (path.flight >= path.cwnd) break;
       if (size > this.#peerWindow && this.#flightTotal() > 0) break;
@@ -1056,18 +879,13 @@ export class SctpAssociation implements Association {
         ship(path);
         if (++packets >= burst) break;
       }
+      queue.takePending(); // its TSN is assigned now, as it goes on the wire
       put(c, path);
-      this.#pendingHead++;
-      this.#inflight.push(c);
     }
     ship(path);
-    if (this.#pendingHead > 256 && this.#pendingHead * 2 > this.#pending.length) {
-      this.#pending = this.#pending.slice(this.#pendingHead);
-      this.#pendingHead = 0;
-    }
     // 3. A SACK on its own when it cannot wait for data to carry it.
-    if (this.#sackNeeded) {
-      if (this.#sackUrgent || this.#state !== "established") {
+    if (this.#tracker.needed) {
+      if (this.#tracker.urgent || this.#state !== "established") {
         this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
       } else {
         this.#armSackTimer();
@@ -1082,13 +900,13 @@ export class SctpAssociation implements Association {
    * it once per window is cheaper than clearing it on every packet.
    */
   #armSackTimer(): void {
-    if (this.#sackTimer !== undefined) return;
-    this.#sackTimer = this.#clock.setTimeout(() => {
-      this.#sackTimer = undefined;
-      if (this.#sackNeeded && !this.#ended()) {
-        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
-      }
-    }, this.config.delayedAckTime);
+    this.#sackTimer.startIfStopped(this.config.delayedAckTime);
+  }
+
+  #onSackTimeout(): void {
+    if (this.#tracker.needed && !this.#ended()) {
+      this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
+    }
   }
 
   #retransmitPath(c: OutChunk): Path {
@@ -1112,7 +930,7 @@ export class SctpAssociation implements Association {
     this.#sacksSinceFlush++;
     const cum = sack.cumulativeTsn;
     if (tsnLt(cum, this.#lastCumAck)) return; // an old SACK
-    if (tsnLe(this.#nextTsn, cum)) {
+    if (tsnLe(this.#queue.nextTsn, cum)) {
       this.abort("Protocol violation: SACK of a TSN never sent");
       return;
     }
@@ -1121,10 +939,7 @@ export class SctpAssociation implements Association {
     const wasInFastRecovery = this.#fastRecovery;
     // Bytes newly acknowledged per destination (the one each chunk was last sent to), and
     // each destination's flight before this SACK, for cwnd growth (RFC 9260, 7.2.1, 7.2.2).
-    for (const p of this.#paths) {
-      p.flightBeforeSack = p.flight;
-      p.bytesAcked = 0;
-    }
+    for (const p of this.#paths) p.beginSack();
     const newlyAcked = (o: OutChunk): void => {
       const p = o.path;
       if (p === undefined) return;
@@ -1132,35 +947,27 @@ export class SctpAssociation implements Association {
       // Karn (RFC 9260, 6.3.1 C5): only the chunk being timed, only if it was sent once.
       if (p.rttChunk === o) {
         p.rttChunk = undefined;
-        if (o.transmissions === 1) this.#measure(p, t - o.sentAt);
+        if (o.transmissions === 1) p.rto.measure(t - o.sentAt);
       }
     };
     // Cumulative acknowledgement.
-    while (this.#inflightHead < this.#inflight.length) {
-      const o = this.#inflight[this.#inflightHead];
-      if (!tsnLe(o.tsn, cum)) break;
-      this.#inflightHead++;
+    this.#queue.ackCumulative(cum, (o) => {
       if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
       if (!o.acked) newlyAcked(o);
       else this.#gapAcked--;
-      this.#bufferedBytes -= o.payload.length;
       if (o.path !== undefined) {
         o.path.errors = 0;
         o.path.lastAcked = t;
         if (o.path.rttChunk === o) o.path.rttChunk = undefined;
       }
-    }
-    if (this.#inflightHead > 512 && this.#inflightHead * 2 > this.#inflight.length) {
-      this.#inflight = this.#inflight.slice(this.#inflightHead);
-      this.#inflightHead = 0;
-    }
+    });
     // Gap acknowledgements; a chunk gap-acked before and left out now was reneged on.
     let highestNewlyAcked = cum;
     let highestReported = cum;
     let g = 0;
     let ackedAhead = this.#gapAcked;
-    for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
-      const o = this.#inflight[i];
+    for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+      const o = this.#queue.outstanding[i];
       const offset = (o.tsn - cum) >>> 0;
       while (g < sack.gaps.length && sack.gaps[g][1] < offset) g++;
       if (g >= sack.gaps.length && ackedAhead === 0) break;
@@ -1188,21 +995,7 @@ export class SctpAssociation implements Association {
     // Congestion window growth, before any fast retransmit adjustment (RFC 9260, 7.2.4 note),
     // per destination by the bytes acknowledged that were sent to it (7.2.1, 7.2.2).
     if (cumAdvanced && !wasInFastRecovery) {
-      const mtu = this.config.mtu;
-      for (const p of this.#paths) {
-        const acked = p.bytesAcked;
-        if (acked === 0) continue;
-        const fullyUsed = p.flightBeforeSack >= p.cwnd - mtu;
-        if (p.cwnd <= p.ssthresh) {
-          if (fullyUsed) p.cwnd += Math.min(acked, mtu);
-        } else {
-          p.partialBytesAcked += acked;
-          if (p.partialBytesAcked >= p.cwnd && fullyUsed) {
-            p.partialBytesAcked -= p.cwnd;
-            p.cwnd += mtu;
-          }
-        }
-      }
+      for (const p of this.#paths) p.growCwnd();
     }
     // Missing reports and fast retransmit (RFC 9260, 7.2.4). HTNA: a TSN is reported missing
     // only below the highest TSN newly acknowledged, or, in Fast Recovery when the cumulative
@@ -1210,8 +1003,8 @@ export class SctpAssociation implements Association {
     const missingBelow = wasInFastRecovery && cumAdvanced ? highestReported : highestNewlyAcked;
     let fastRetransmit = false;
     if (sack.gaps.length > 0) {
-      for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
-        const o = this.#inflight[i];
+      for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+        const o = this.#queue.outstanding[i];
         if (!tsnLt(o.tsn, missingBelow)) break;
         if (o.acked || !o.inFlight) continue;
         if (++o.missing >= 3 && !o.fastRetransmitted) {
@@ -1231,14 +1024,12 @@ export class SctpAssociation implements Association {
       // Only the destinations the lost chunks were last sent to (7.2.4 step 2); the exit
       // point is the highest TSN outstanding (step 6).
       this.#fastRecovery = true;
-      this.#fastRecoveryExit = this.#highestSent;
+      this.#fastRecoveryExit = this.#queue.highestSent;
       this.#fastRetransmitPacket = true;
       for (const p of this.#paths) {
         if (!p.lossThisSack) continue;
         p.lossThisSack = false;
-        p.ssthresh = Math.max(p.cwnd / 2, 4 * this.config.mtu);
-        p.cwnd = p.ssthresh;
-        p.partialBytesAcked = 0;
+        p.reduceOnLoss();
       }
     }
     if (this.#fastRecovery && tsnLe(this.#fastRecoveryExit, cum)) this.#fastRecovery = false;
@@ -1257,59 +1048,27 @@ export class SctpAssociation implements Association {
         this.#startT3(p);
       }
     }
-    if (this.#sendWaiters.length > 0 && this.#bufferedBytes < this.config.sendBufferSize) {
+    if (this.#sendWaiters.length > 0 && this.#queue.bufferedBytes < this.config.sendBufferSize) {
       for (const w of this.#sendWaiters.splice(0)) w();
     }
     this.#scheduleFlush();
   }
 
-  #measure(p: Path, r: number): void {
-    p.rttSamples++;
-    if (!p.measured) {
-      p.srtt = r;
-      p.rttvar = r / 2;
-      p.measured = true;
-    } else {
-      p.rttvar = 0.75 * p.rttvar + 0.25 * Math.abs(p.srtt - r);
-      p.srtt = 0.875 * p.srtt + 0.125 * r;
-    }
-    p.rto = Math.min(this.config.rtoMax, Math.max(this.config.rtoMin, p.srtt + 4 * p.rttvar));
-  }
-
-  // T3 is started and stopped on almost every round trip: moving a deadline is cheaper than
-  // clearing and setting a runtime timer each time. The timer re-arms itself when it fires
-  // before the deadline and does nothing when T3 was stopped.
   #startT3(p: Path): void {
-    p.t3Deadline = this.#clock.now() + p.rto;
-    if (p.t3 === undefined) p.t3 = this.#clock.setTimeout(() => this.#t3Fired(p), p.rto);
+    p.t3.start();
   }
 
   #stopT3(p: Path): void {
-    p.t3Deadline = 0;
-  }
-
-  #t3Fired(p: Path): void {
-    p.t3 = undefined;
-    if (p.t3Deadline === 0 || this.#ended()) return;
-    const left = p.t3Deadline - this.#clock.now();
-    if (left > 0.5) {
-      p.t3 = this.#clock.setTimeout(() => this.#t3Fired(p), left);
-      return;
-    }
-    p.t3Deadline = 0;
-    this.#onT3(p);
+    p.t3.stop();
   }
 
   #onT3(p: Path): void {
-    if (this.#ended()) return;
+    if (this.#ended() || this.#stalled()) return;
     this.#timeouts++;
-    p.rto = Math.min(p.rto * 2, this.config.rtoMax);
-    p.ssthresh = Math.max(p.cwnd / 2, 4 * this.config.mtu);
-    p.cwnd = this.config.mtu;
-    p.partialBytesAcked = 0;
+    p.reduceOnTimeout();
     let marked = 0;
-    for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
-      const o = this.#inflight[i];
+    for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+      const o = this.#queue.outstanding[i];
       if (o.path !== p || !o.inFlight) continue;
       o.inFlight = false;
       o.retransmit = true;
@@ -1328,7 +1087,7 @@ export class SctpAssociation implements Association {
     }
     // The retransmissions may have gone to another path: T3 runs here only for what is
     // still outstanding here (RFC 9260, 6.3.2 R1).
-    if (p.t3Deadline === 0 && p.flight > 0) this.#startT3(p);
+    if (p.flight > 0) p.t3.startIfStopped();
   }
 
   /**
@@ -1337,7 +1096,7 @@ export class SctpAssociation implements Association {
    * (RFC 9260, 8.1): an idle other path that is down must not end an association that works.
    */
   #pathFailure(p: Path, heartbeat = false): boolean {
-    p.errors++;
+    const wentDown = p.countError();
     if (!heartbeat || p === this.#current) this.#errors++;
     if (this.#errors > this.config.associationMaxRetransmits) {
       this.#terminate({
@@ -1346,8 +1105,7 @@ export class SctpAssociation implements Association {
       });
       return true;
     }
-    if (p.active && p.errors > this.config.pathMaxRetransmits) {
-      p.active = false;
+    if (wentDown) {
       this.#emit({ type: "path-down", address: { hostname: p.address, port: this.#peerPort } });
       if (this.#current === p) this.#choosePath();
     }
@@ -1360,18 +1118,15 @@ export class SctpAssociation implements Association {
       : this.#paths.find((q) => q.active && q.confirmed) ?? this.#current;
     if (next !== this.#current) {
       // Data not yet acknowledged on the old path goes to the new one after its T3.
-      next.cwnd = Math.max(
-        next.cwnd,
-        Math.min(4 * this.config.mtu, Math.max(2 * this.config.mtu, 4380)),
-      );
+      next.openForSwitch();
       this.#current = next;
       this.#emit({
         type: "primary-changed",
         address: { hostname: next.address, port: this.#peerPort },
       });
       // Move what is waiting for retransmission on the failed path to the new one now.
-      for (let i = this.#inflightHead; i < this.#inflight.length; i++) {
-        const o = this.#inflight[i];
+      for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+        const o = this.#queue.outstanding[i];
         if (!o.acked && o.inFlight && o.path !== undefined && !o.path.active) {
           o.path.flight -= o.payload.length;
           o.inFlight = false;
@@ -1382,6 +1137,20 @@ export class SctpAssociation implements Association {
     }
   }
 
+  /**
+   * Aborts the association when the oldest unacknowledged chunk has waited longer than
+   * `dataStallTimeout` (a peer that answers HEARTBEATs and never SACKs); true if it did.
+   */
+  #stalled(): boolean {
+    const limit = this.config.dataStallTimeout;
+    if (limit <= 0) return false;
+    const oldest = this.#queue.oldest;
+    if (oldest === undefined || oldest.transmissions === 0) return false;
+    if (this.#clock.now() - oldest.firstSentAt <= limit) return false;
+    this.abort(`No acknowledgement of DATA for ${limit} ms`);
+    return true;
+  }
+
   // ---------------------------------------------------------------- heartbeats
 
   #startHeartbeats(): void {
@@ -1389,19 +1158,18 @@ export class SctpAssociation implements Association {
   }
 
   #scheduleHeartbeat(p: Path, delay?: number): void {
-    this.#clock.clearTimeout(p.heartbeat);
     const jitter = 1 + (this.#host.random() / 0x100000000 - 0.5) * 0.2;
-    const wait = delay ?? (p.active ? this.config.heartbeatInterval * jitter + p.rto : p.rto);
-    p.heartbeat = this.#clock.setTimeout(() => this.#heartbeat(p), wait);
+    const rto = p.rto.rto;
+    const wait = delay ?? (p.active ? this.config.heartbeatInterval * jitter + rto : rto);
+    p.heartbeat.start(wait);
   }
 
   #heartbeat(p: Path): void {
-    p.heartbeat = undefined;
-    if (this.#ended()) return;
+    if (this.#ended() || this.#stalled()) return;
     if (p.heartbeatPending) {
       // The previous HEARTBEAT went unanswered.
       p.heartbeatPending = false;
-      p.rto = Math.min(p.rto * 2, this.config.rtoMax);
+      p.heartbeat.backoff();
       if (this.#pathFailure(p, true)) return;
     } else if (
       p.active && p.confirmed && this.#clock.now() - p.lastAcked < this.config.heartbeatInterval
@@ -1409,7 +1177,7 @@ export class SctpAssociation implements Association {
       // RFC 9260 8.3: only idle paths are probed; DATA acknowledged on it lately proved it.
       this.#scheduleHeartbeat(
         p,
-        p.lastAcked + this.config.heartbeatInterval - this.#clock.now() + p.rto,
+        p.lastAcked + this.config.heartbeatInterval - this.#clock.now() + p.rto.rto,
       );
       return;
     }
@@ -1423,8 +1191,7 @@ export class SctpAssociation implements Association {
     view.setUint32(12, p.heartbeatNonce);
     this.#sendControl(ChunkType.Heartbeat, 0, parameter(InitParameter.HeartbeatInfo, info), p);
     // Wait one RTO for the answer, then count a failure at the next heartbeat.
-    this.#clock.clearTimeout(p.heartbeat);
-    p.heartbeat = this.#clock.setTimeout(() => this.#heartbeat(p), p.rto);
+    p.heartbeat.start();
   }
 
   #onHeartbeatAck(c: RawChunk): void {
@@ -1434,7 +1201,7 @@ export class SctpAssociation implements Association {
     const p = this.#paths[index];
     if (p === undefined || !p.heartbeatPending || view.getUint32(12) !== p.heartbeatNonce) return;
     p.heartbeatPending = false;
-    this.#measure(p, this.#clock.now() - view.getFloat64(0));
+    p.rto.measure(this.#clock.now() - view.getFloat64(0));
     p.errors = 0;
     this.#errors = 0;
     const wasDown = !p.active;
@@ -1450,36 +1217,38 @@ export class SctpAssociation implements Association {
   // ---------------------------------------------------------------- shutdown
 
   #maybeShutdown(): void {
-    if (this.#pendingHead < this.#pending.length || this.#inflightHead < this.#inflight.length) {
-      return;
-    }
+    if (!this.#queue.empty) return;
     if (this.#state === "shutdown-pending") {
       this.#state = "shutdown-sent";
-      this.#sendShutdown(this.#current.rto);
+      this.#sendShutdown();
     } else if (this.#state === "shutdown-received") {
       this.#state = "shutdown-ack-sent";
-      this.#sendShutdownAck(this.#current.rto);
+      this.#sendShutdownAck();
     }
   }
 
-  #sendShutdown(rto: number): void {
+  #sendShutdown(): void {
     const value = new Uint8Array(4);
-    new DataView(value.buffer).setUint32(0, this.#cumTsn);
+    new DataView(value.buffer).setUint32(0, this.#tracker.cumTsn);
     this.#sendControl(ChunkType.Shutdown, 0, value, this.#current);
-    this.#shutdownTimer = this.#clock.setTimeout(() => {
-      if (this.#state !== "shutdown-sent") return;
-      if (this.#pathFailure(this.#current)) return;
-      this.#sendShutdown(Math.min(rto * 2, this.config.rtoMax));
-    }, rto);
+    this.#shutdownTimer.rto = this.#current.rto;
+    this.#shutdownTimer.start();
   }
 
-  #sendShutdownAck(rto: number): void {
+  #sendShutdownAck(): void {
     this.#sendControl(ChunkType.ShutdownAck, 0, EMPTY, this.#current);
-    this.#shutdownTimer = this.#clock.setTimeout(() => {
-      if (this.#state !== "shutdown-ack-sent") return;
-      if (this.#pathFailure(this.#current)) return;
-      this.#sendShutdownAck(Math.min(rto * 2, this.config.rtoMax));
-    }, rto);
+    this.#shutdownTimer.rto = this.#current.rto;
+    this.#shutdownTimer.start();
+  }
+
+  /** T2-shutdown expired: counts an error, backs the RTO off and sends again (RFC 9260, 9.2). */
+  #onShutdownTimeout(): void {
+    if (this.#ended()) return;
+    if (this.#state !== "shutdown-sent" && this.#state !== "shutdown-ack-sent") return;
+    if (this.#pathFailure(this.#current)) return;
+    this.#shutdownTimer.backoff();
+    if (this.#state === "shutdown-sent") this.#sendShutdown();
+    else this.#sendShutdownAck();
   }
 
   #onShutdown(c: RawChunk): void {
@@ -1494,9 +1263,9 @@ export class SctpAssociation implements Association {
       this.#state = "shutdown-received";
       this.#maybeShutdown();
     } else if (this.#state === "shutdown-sent") {
-      this.#clock.clearTimeout(this.#shutdownTimer);
+      this.#shutdownTimer.stop();
       this.#state = "shutdown-ack-sent";
-      this.#sendShutdownAck(this.#current.rto);
+      this.#sendShutdownAck();
     }
   }
 
@@ -1517,35 +1286,9 @@ export class SctpAssociation implements Association {
   }
 
   #addPath(address: string, udpPort: number, confirmed: boolean): Path {
-    const mtu = this.config.mtu;
-    const p: Path = {
-      address,
-      udpPort,
-      active: true,
-      confirmed,
-      errors: 0,
-      srtt: 0,
-      rttvar: 0,
-      rto: this.config.rtoInitial,
-      measured: false,
-      cwnd: Math.min(4 * mtu, Math.max(2 * mtu, 4380)),
-      ssthresh: this.config.receiveBufferSize,
-      partialBytesAcked: 0,
-      flight: 0,
-      t3: undefined,
-      t3Deadline: 0,
-      heartbeat: undefined,
-      heartbeatSentAt: 0,
-      heartbeatPending: false,
-      heartbeatNonce: 0,
-      lastAcked: 0,
-      dataSent: 0,
-      rttSamples: 0,
-      rttChunk: undefined,
-      flightBeforeSack: 0,
-      bytesAcked: 0,
-      lossThisSack: false,
-    };
+    const p = new SctpPath(address, udpPort, this.config, confirmed);
+    p.t3 = new SctpTimer(this.#clock, () => this.#onT3(p), p.rto);
+    p.heartbeat = new SctpTimer(this.#clock, () => this.#heartbeat(p), p.rto);
     this.#paths.push(p);
     return p;
   }
@@ -1589,15 +1332,12 @@ export class SctpAssociation implements Association {
     this.#connectSettle = undefined;
     this.#state = "closed";
     this.#done = true;
-    this.#clock.clearTimeout(this.#initTimer);
-    this.#clock.clearTimeout(this.#sackTimer);
-    this.#clock.clearTimeout(this.#shutdownTimer);
+    this.#initTimer.dispose();
+    this.#sackTimer.dispose();
+    this.#shutdownTimer.dispose();
     for (const p of this.#paths) {
-      this.#clock.clearTimeout(p.t3);
-      this.#clock.clearTimeout(p.heartbeat);
-      p.t3 = undefined;
-      p.t3Deadline = 0;
-      p.heartbeat = undefined;
+      p.t3.dispose();
+      p.heartbeat.dispose();
     }
     this.#host.detach(this);
     if (wasConnecting !== undefined) {
@@ -1619,16 +1359,6 @@ function familiesOf(addresses: readonly string[]): ("ipv4" | "ipv6")[] {
     if (!out.includes(f)) out.push(f);
     if (a === "0.0.0.0") out.push("ipv4");
     if (a === "::") out.push("ipv6", "ipv4");
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
   }
   return out;
 }

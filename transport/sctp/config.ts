@@ -60,7 +60,10 @@ export interface SctpTuning {
   delayedAckTime?: number;
   /** Bytes of received data held for the application, the advertised window (default 4 MiB). */
   receiveBufferSize?: number;
-  /** Bytes queued or in flight before `send` waits (default 4 MiB). */
+  /**
+   * Bytes queued or in flight before `send` waits (default 4 MiB). Any size works: a message
+   * larger than it is still sent, alone.
+   */
   sendBufferSize?: number;
   /** Largest message sent or reassembled (default 2 MiB). */
   maxMessageSize?: number;
@@ -68,6 +71,14 @@ export interface SctpTuning {
   streams?: number;
   /** Lifetime of a state cookie (default 60000). */
   cookieLifetime?: number;
+  /**
+   * Aborts the association when the oldest DATA chunk not yet acknowledged was first sent
+   * this long ago (ms), checked at each T3-rtx expiry and HEARTBEAT; 0 (the default): never.
+   * RFC 9260 lets a peer that answers HEARTBEATs but never acknowledges DATA keep an
+   * association up forever (a HEARTBEAT ACK clears the error counter, 8.1); a server facing
+   * untrusted peers sets this.
+   */
+  dataStallTimeout?: number;
 }
 
 /** {@linkcode SctpTuning} with every default filled in. */
@@ -89,6 +100,7 @@ const DEFAULTS: SctpConfig = {
   maxMessageSize: 2 * 1024 * 1024,
   streams: 16,
   cookieLifetime: 60_000,
+  dataStallTimeout: 0,
 };
 
 /**
@@ -120,6 +132,5 @@ export function resolveSctpConfig(tuning: SctpTuning = {}): SctpConfig {
     throw new TransportError("invalid", "RTO minimum must be positive and not above the maximum");
   }
   c.receiveBufferSize = Math.max(c.receiveBufferSize, c.maxMessageSize + 64 * 1024);
-  c.sendBufferSize = Math.max(c.sendBufferSize, 64 * 1024);
   return c;
 }

@@ -282,11 +282,29 @@ export class SctpEndpoint implements AssociationListener {
       );
     }
     const config = { ...this.config, ...resolveSctpConfig({ ...this.config, ...options }) };
-    const association = new SctpAssociation(this.#host, config, {
-      peerPort: options.port,
-      peerAddresses: peers,
-      peerUdpPort: options.remoteUdpPort ?? options.port,
-    });
+    const host = this.#host;
+    const clock = options.clock;
+    const association = new SctpAssociation(
+      clock === undefined ? host : {
+        get localPort() {
+          return host.localPort;
+        },
+        get localAddresses() {
+          return host.localAddresses;
+        },
+        transmit: (packet, address, udpPort) => host.transmit(packet, address, udpPort),
+        detach: (a) => host.detach(a),
+        attach: (a) => host.attach(a),
+        random: () => host.random(),
+        clock,
+      },
+      config,
+      {
+        peerPort: options.port,
+        peerAddresses: peers,
+        peerUdpPort: options.remoteUdpPort ?? options.port,
+      },
+    );
     this.#byRemote.set(`${peers[0]}|${options.port}`, association);
     const signal = options.signal;
     if (signal?.aborted) {

@@ -1,0 +1,126 @@
+/**
+ * The one timer of the SCTP association, used for T1-init (INIT and COOKIE ECHO), T2-shutdown,
+ * T3-rtx, HEARTBEAT and the delayed SACK: started, restarted and stopped on an injected
+ * {@linkcode SctpClock}, with the RFC 9260 backoff (6.3.3 E2) of the {@linkcode RtoEstimator}
+ * it runs on.
+ *
+ * Restarting is cheap: a timer that is running only moves its deadline, and the clock's timer
+ * re-arms itself when it fires before the deadline (T3 is restarted on almost every SACK).
+ *
+ * @module
+ */
+
+import type { SctpClock, SctpTimerHandle } from "./clock.ts";
+import type { RtoEstimator } from "./rto.ts";
+
+/**
+ * A restartable one-shot timer.
+ *
+ * @example A retransmission timer that backs off
+ * ```ts
+ * import { SctpTimer } from "./timer.ts";
+ * import { RtoEstimator } from "./rto.ts";
+ * import { VirtualClock } from "./sim/virtual_clock.ts";
+ * const clock = new VirtualClock();
+ * const rto = new RtoEstimator({ rtoInitial: 1000, rtoMin: 100, rtoMax: 60_000 });
+ * const timer = new SctpTimer(clock, () => {
+ *   timer.backoff(); // RTO 2000
+ *   timer.start(); // again, for the new RTO
+ * }, rto);
+ * timer.start();
+ * clock.step(); // at 1000: it fires and restarts
+ * timer.stop();
+ * ```
+ */
+export class SctpTimer {
+  #clock: SctpClock;
+  #onExpiry: () => void;
+  #handle: SctpTimerHandle | undefined;
+  /** When the clock's timer fires (ms). */
+  #armedFor = 0;
+  /** When it expires (ms); 0 when stopped. */
+  #deadline = 0;
+  #expirations = 0;
+  /** The RTO it runs on: the default duration, and what {@linkcode SctpTimer.backoff} doubles. */
+  rto: RtoEstimator | undefined;
+
+  /** A stopped timer that calls `onExpiry` when it expires. */
+  constructor(clock: SctpClock, onExpiry: () => void, rto?: RtoEstimator) {
+    this.#clock = clock;
+    this.#onExpiry = onExpiry;
+    this.rto = rto;
+  }
+
+  /** Whether it is running. */
+  get running(): boolean {
+    return this.#deadline !== 0;
+  }
+
+  /** When it expires (clock time in ms), 0 when stopped. */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  /** How many times it expired since {@linkcode SctpTimer.resetExpirations}. */
+  get expirations(): number {
+    return this.#expirations;
+  }
+
+  /** Starts it, or restarts it when running, to expire `delay` ms from now (default: the RTO). */
+  start(delay: number = this.rto?.rto ?? 0): void {
+    // Deadline 0 means stopped: a timer due at time 0 is due at the smallest later time.
+    this.#deadline = Math.max(Number.MIN_VALUE, this.#clock.now() + delay);
+    if (this.#handle === undefined) {
+      this.#arm(delay);
+    } else if (this.#deadline < this.#armedFor) {
+      // Sooner than the clock's timer: re-arm it (a later deadline only moves).
+      this.#clock.clearTimeout(this.#handle);
+      this.#arm(delay);
+    }
+  }
+
+  /** Starts it unless it is running. */
+  startIfStopped(delay?: number): void {
+    if (this.#deadline === 0) this.start(delay);
+  }
+
+  /** Stops it (it can be started again). */
+  stop(): void {
+    this.#deadline = 0;
+  }
+
+  /** Stops it and releases the clock's timer. */
+  dispose(): void {
+    this.#deadline = 0;
+    this.#clock.clearTimeout(this.#handle);
+    this.#handle = undefined;
+  }
+
+  /** Doubles the RTO it runs on, up to RTO.Max (RFC 9260, 6.3.3 E2). */
+  backoff(): void {
+    this.rto?.backoff();
+  }
+
+  /** Sets the expiry count to zero (a retransmission was answered). */
+  resetExpirations(): void {
+    this.#expirations = 0;
+  }
+
+  #arm(delay: number): void {
+    this.#armedFor = this.#clock.now() + delay;
+    this.#handle = this.#clock.setTimeout(this.#fire, delay);
+  }
+
+  #fire = (): void => {
+    this.#handle = undefined;
+    if (this.#deadline === 0) return;
+    const left = this.#deadline - this.#clock.now();
+    if (left > 0.5) {
+      this.#arm(left);
+      return;
+    }
+    this.#deadline = 0;
+    this.#expirations++;
+    this.#onExpiry();
+  };
+}
