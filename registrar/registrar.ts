@@ -460,6 +460,9 @@ export class Registrar implements AsyncDisposable {
               maxMessageSize: 65_536,
               receiveBufferSize: 256 * 1024,
               sendBufferSize: limits.maxUnsentBytes,
+              // A peer that acknowledges nothing for as long (answering HEARTBEATs meanwhile)
+              // is gone from the transport's side too, even when no send of ours waits.
+              dataStallTimeout: limits.sendStallTimeout,
               ...options.sctp,
             },
             udpPort: options.udpPort,

@@ -137,8 +137,10 @@ Deno.test({
           `attacker ${i} got ${a.stats.bytesAccepted} request bytes taken`,
         );
         assert.ok(a.stats.aborted, `attacker ${i} was cut off within ${ATTACK_MS} ms`);
-        // It did get the registrar to hold something: the attack ran.
-        assert.ok(a.stats.bytesAccepted > 256 * KIB, `attacker ${i} made the registrar work`);
+        // The attack ran: the registrar took requests and sent answers it never saw acknowledged
+        // (it is cut off by the registrar's stall check or, earlier, by the SCTP association's
+        // own dataStallTimeout, which the registrar sets to the same time).
+        assert.ok(a.stats.bytesAccepted > 0 && a.stats.bytesReceived > 0, `attacker ${i} ran`);
       }
       assert.ok(answered > 0);
       assert.ok(
