@@ -2,7 +2,8 @@
 // well-behaved PU that resolves over TCP, one request at a time. For each attack: the PU's
 // resolutions per second during it as a fraction of before (`served_<attack>`), the
 // registrar's peak resident memory in MB (`rss_<attack>_mb`), and what became of the attack.
-// The registrar runs with its defaults. The last line of output is one JSON object.
+// Each attack meets a registrar process of its own, with its defaults. The last line of output
+// is one JSON object.
 //
 // Attacks (bounded in count and time, loopback only):
 // - flood: 50 TCP connections send handle resolutions as fast as they can and never read;
@@ -215,30 +216,61 @@ async function attacker(name: string, tcp: EndpointAddress, sctp: EndpointAddres
   Deno.exit(0);
 }
 
-async function main(): Promise<void> {
+/** A registrar process with 30 healthy PEs, and a well-behaved PU of its own. */
+async function freshRegistrar() {
   // Defaults but for the PEs per resolution, so that the PEs left can be counted.
   const { child, ready } = await startRegistrar(
     ["--max-handle-resolution-items", "100"],
     "registrar",
   );
-  const pid = child.process.pid;
   const tcp = ready.asap.find((a) => a.protocol === "tcp")! as EndpointAddress;
   const sctp = ready.asap.find((a) => a.protocol === "sctp")! as EndpointAddress;
-  const result: Record<string, number> = {};
   // 30 healthy PEs on one association that answers keep-alives.
   const owner = await AsapClient.open(tcp);
   for (let i = 1; i <= 30; i++) {
     await owner.request({ type: "registration", poolHandle: POOL, poolElement: pe(i) });
   }
   const pu = await AsapClient.open(tcp);
+  const pid = child.process.pid;
   await serve(pu, pid, 500); // warm-up
-  const baseline = await serve(pu, pid, SECONDS * 1000);
+  return {
+    pid,
+    tcp,
+    sctp,
+    pu,
+    /** PEs the PU finds now. */
+    async pesLeft(): Promise<number> {
+      const left = await pu.request({
+        type: "handle-resolution",
+        wantsUpdates: false,
+        poolHandle: POOL,
+      });
+      return left.type === "handle-resolution-response" ? left.poolElements.length : 0;
+    },
+    async stop(): Promise<void> {
+      await pu.abort();
+      await owner.abort();
+      await child.stop("SIGTERM");
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const result: Record<string, number> = {};
+  // Each attack meets a registrar of its own, so that each peak is that attack's alone.
+  let registrar = await freshRegistrar();
+  const baseline = await serve(registrar.pu, registrar.pid, SECONDS * 1000);
   result.baseline_per_s = Math.round(baseline.perSecond);
   result.rss_baseline_mb = round(baseline.peakMb, 1);
   console.log(`baseline: ${result.baseline_per_s}/s, ${result.rss_baseline_mb} MB`);
   const address = (a: EndpointAddress) => `${a.protocol}:${a.hostname}:${a.port}`;
   const only = Deno.env.get("BENCH_ATTACKS")?.split(",");
+  let pesLeft = 30;
+  let first = true;
   for (const name of Object.keys(ATTACKS).filter((n) => only === undefined || only.includes(n))) {
+    if (!first) registrar = await freshRegistrar();
+    first = false;
+    const { pid, tcp, sctp, pu } = registrar;
     const attack = Child.spawn(name, "bench/attack_bench.ts", [
       "--attack",
       name,
@@ -257,20 +289,16 @@ async function main(): Promise<void> {
     result[`rss_${name}_mb`] = round(during.peakMb, 1);
     await new Promise((r) => setTimeout(r, 1000));
     result[`rss_after_${name}_mb`] = round(rssMb(pid), 1);
+    pesLeft = Math.min(pesLeft, await registrar.pesLeft());
     console.log(
       `${name}: served ${result[`served_${name}`]}, peak ${during.peakMb.toFixed(1)} MB, ` +
         `after ${result[`rss_after_${name}_mb`]} MB (${outcome})`,
     );
+    await registrar.stop();
   }
-  const left = await pu.request({
-    type: "handle-resolution",
-    wantsUpdates: false,
-    poolHandle: POOL,
-  });
-  result.pes_left = left.type === "handle-resolution-response" ? left.poolElements.length : 0;
-  await pu.abort();
-  await owner.abort();
-  await child.stop("SIGTERM");
+  if (first) await registrar.stop();
+  // The fewest healthy PEs left after any attack (30: none lost).
+  result.pes_left = pesLeft;
   console.log(JSON.stringify(result));
 }
 
