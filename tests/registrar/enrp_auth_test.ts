@@ -6,124 +6,30 @@
 import assert from "node:assert/strict";
 import { EnrpAuthenticator } from "../../enrp/auth.ts";
 import { decodeEnrpMessage, encodeEnrpMessage } from "../../enrp/codec.ts";
-import type { EnrpMessage } from "../../enrp/messages.ts";
-import { ENRP_PPID } from "../../enrp/server.ts";
-import { PoolElement } from "../../asap/pool_element.ts";
-import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
-import { connectSctp } from "../../transport/sctp/endpoint.ts";
-import type { Association } from "../../transport/types.ts";
+import type { PoolElement } from "../../asap/pool_element.ts";
+import type { Registrar, RegistrarOptions } from "../../registrar/registrar.ts";
 import { ErrorCause } from "../../wire/errors.ts";
-import type { PoolElementParameter } from "../../wire/types.ts";
-import { FAST_HUNT, sleep, waitFor } from "../asap/helpers.ts";
+import { sleep, waitFor } from "../asap/helpers.ts";
+import { peerPe as pe, startEnrpRegistrar, startLocalPe, TestPeer } from "./enrp_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const SECRET = "the registrars' shared secret";
 
-async function startRegistrar(options: Partial<RegistrarOptions> = {}): Promise<Registrar> {
-  const registrar = await Registrar.start({
-    asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
-    enrp: [{ protocol: "sctp", hostname: "127.0.0.1", port: 0 }],
-    announce: false,
-    enrpAnnounce: false,
-    keepAliveInterval: 500,
-    keepAliveTimeout: 500,
-    ...options,
-    enrpTuning: {
-      mentorHuntTimeout: 300,
-      heartbeatCycle: 200,
-      maxTimeLastHeard: 1000,
-      maxTimeNoResponse: 1000,
-      ...options.enrpTuning,
-    },
-  });
-  await waitFor(() => registrar.enrp?.ready === true, "ENRP start-up");
-  return registrar;
-}
+/** This file's keep-alive and ENRP timers (over which each test's options go). */
+const TUNING: Partial<RegistrarOptions> = {
+  keepAliveInterval: 500,
+  keepAliveTimeout: 500,
+  enrpTuning: {
+    mentorHuntTimeout: 300,
+    heartbeatCycle: 200,
+    maxTimeLastHeard: 1000,
+    maxTimeNoResponse: 1000,
+  },
+};
 
-function pe(identifier: number, home: number, address = "10.9.0.1"): PoolElementParameter {
-  return {
-    identifier,
-    homeRegistrarId: home,
-    registrationLife: 60_000,
-    userTransport: { protocol: "tcp", port: 7000, transportUse: "data", addresses: [address] },
-    policy: { name: "round-robin" },
-    asapTransport: { protocol: "sctp", port: 9000, transportUse: "data", addresses: [address] },
-  };
-}
-
-/** A registrar played by the test over a raw association; `auth` signs what it sends. */
-class TestPeer {
-  received: EnrpMessage[] = [];
-  private constructor(
-    readonly serverId: number,
-    readonly association: Association,
-    readonly auth?: EnrpAuthenticator,
-  ) {
-    (async () => {
-      for await (const m of association) {
-        if (m.ppid !== ENRP_PPID) continue;
-        this.received.push(decodeEnrpMessage(m.data));
-      }
-    })().catch(() => {});
-  }
-
-  static async connect(
-    registrar: Registrar,
-    serverId: number,
-    auth?: EnrpAuthenticator,
-  ): Promise<TestPeer> {
-    const e = registrar.enrpAddresses[0];
-    return new TestPeer(serverId, await connectSctp({ hostname: e.hostname, port: e.port }), auth);
-  }
-
-  /** Encodes (and signs, with `auth`) a message; returns the bytes sent. */
-  async send(message: EnrpMessage): Promise<Uint8Array> {
-    const encoded = encodeEnrpMessage(message);
-    const bytes = this.auth === undefined ? encoded : this.auth.sign(encoded);
-    await this.sendBytes(bytes);
-    return bytes;
-  }
-
-  sendBytes(bytes: Uint8Array): Promise<void> {
-    return this.association.send(bytes, { ppid: ENRP_PPID });
-  }
-
-  presence(senderId = this.serverId): Promise<Uint8Array> {
-    return this.send({
-      type: "presence",
-      senderId,
-      receiverId: 0,
-      replyRequired: false,
-      checksum: 0xffff,
-      serverInfo: {
-        serverId: senderId,
-        transport: { protocol: "sctp", port: 1, transportUse: "data", addresses: ["127.0.0.1"] },
-      },
-    });
-  }
-
-  update(
-    action: "add" | "delete",
-    pool: string,
-    poolElement: PoolElementParameter,
-    senderId = this.serverId,
-  ): Promise<Uint8Array> {
-    return this.send({
-      type: "handle-update",
-      senderId,
-      receiverId: 0,
-      takeoverSuggested: false,
-      action,
-      poolHandle: text(pool),
-      poolElement,
-    });
-  }
-
-  close(): void {
-    this.association.abort("Test over");
-  }
-}
+const startRegistrar = (options: Partial<RegistrarOptions> = {}) =>
+  startEnrpRegistrar(TUNING, options);
 
 Deno.test({
   name:
@@ -145,12 +51,7 @@ Deno.test({
         "three registrars in each other's peer tables",
       );
       // A PE registered at r2 is replicated to r1 and r3.
-      element = await PoolElement.start({
-        poolHandle: "Shared",
-        registrars: [r2.addresses[0]],
-        listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
-        hunt: FAST_HUNT,
-      });
+      element = await startLocalPe("Shared", r2);
       const id = element.identifier;
       await waitFor(
         () => [r1, r2, r3].every((r) => r.handlespace.getPoolElement(text("Shared"), id)),
@@ -164,14 +65,7 @@ Deno.test({
       const none = await startRegistrar({ peers });
       started.push(none);
       // Their PEs would be replicated to their peers if they were any.
-      const intruderPes = await Promise.all([wrong, none].map((r) =>
-        PoolElement.start({
-          poolHandle: "Shared",
-          registrars: [r.addresses[0]],
-          listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
-          hunt: FAST_HUNT,
-        })
-      ));
+      const intruderPes = await Promise.all([wrong, none].map((r) => startLocalPe("Shared", r)));
       try {
         await waitFor(
           () => (r1.enrp?.stats.unauthenticated ?? 0) >= 2,

@@ -4,136 +4,35 @@
 // sender, fuzzed messages), none of which may corrupt the handlespace or stop resolutions.
 
 import assert from "node:assert/strict";
-import { decodeEnrpMessage, encodeEnrpMessage } from "../../enrp/codec.ts";
+import { encodeEnrpMessage } from "../../enrp/codec.ts";
 import type { EnrpMessage } from "../../enrp/messages.ts";
-import { ENRP_PPID } from "../../enrp/server.ts";
-import { PoolElement } from "../../asap/pool_element.ts";
 import { PoolUser } from "../../asap/pool_user.ts";
-import { Registrar, type RegistrarOptions } from "../../registrar/registrar.ts";
-import { connectSctp } from "../../transport/sctp/endpoint.ts";
-import type { Association } from "../../transport/types.ts";
+import type { RegistrarOptions } from "../../registrar/registrar.ts";
 import { ErrorCause } from "../../wire/errors.ts";
-import type { PoolElementParameter } from "../../wire/types.ts";
 import { enrpSamples } from "../support/messages.ts";
 import { SeededRandom } from "../support/random.ts";
 import { mutate } from "../wire/fuzz.ts";
-import { FAST_HUNT, waitFor } from "../asap/helpers.ts";
+import { waitFor } from "../asap/helpers.ts";
+import { peerPe, startEnrpRegistrar, startLocalPe, TestPeer } from "./enrp_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
+/** This file's keep-alive, resolution and ENRP settings (over which each test's options go). */
+const TUNING: Partial<RegistrarOptions> = {
+  keepAliveInterval: 500,
+  keepAliveTimeout: 500,
+  maxHandleResolutionItems: 1000,
+  enrpTuning: { mentorHuntTimeout: 50, maxElementsPerHandleTableResponse: 128 },
+};
+
 /** A registrar with ENRP that has finished its start-up (alone: no peer is configured). */
-async function startRegistrar(options: Partial<RegistrarOptions> = {}): Promise<Registrar> {
-  const registrar = await Registrar.start({
-    asap: [{ protocol: "tcp", hostname: "127.0.0.1", port: 0 }],
-    enrp: [{ protocol: "sctp", hostname: "127.0.0.1", port: 0 }],
-    announce: false,
-    enrpAnnounce: false,
-    keepAliveInterval: 500,
-    keepAliveTimeout: 500,
-    maxHandleResolutionItems: 1000,
-    ...options,
-    enrpTuning: {
-      mentorHuntTimeout: 50,
-      maxElementsPerHandleTableResponse: 128,
-      ...options.enrpTuning,
-    },
-  });
-  await waitFor(() => registrar.enrp?.ready === true, "ENRP start-up");
-  return registrar;
-}
+const startRegistrar = (options: Partial<RegistrarOptions> = {}) =>
+  startEnrpRegistrar(TUNING, options);
 
-function pe(identifier: number, home: number, address = "10.9.0.1"): PoolElementParameter {
-  return {
-    identifier,
-    homeRegistrarId: home,
-    registrationLife: 60_000,
-    userTransport: {
-      protocol: "tcp",
-      port: 7000,
-      transportUse: "data-control",
-      addresses: [address],
-    },
-    policy: { name: "round-robin" },
-    asapTransport: { protocol: "sctp", port: 9000, transportUse: "data", addresses: [address] },
-  };
-}
-
-/** A registrar played by the test, over one SCTP association to the registrar's ENRP port. */
-class TestPeer {
-  received: EnrpMessage[] = [];
-  #waiters: (() => void)[] = [];
-  private constructor(readonly serverId: number, readonly association: Association) {
-    (async () => {
-      for await (const m of association) {
-        if (m.ppid !== ENRP_PPID) continue;
-        this.received.push(decodeEnrpMessage(m.data));
-        for (const w of this.#waiters.splice(0)) w();
-      }
-    })().catch(() => {});
-  }
-
-  static async connect(registrar: Registrar, serverId: number): Promise<TestPeer> {
-    const e = registrar.enrpAddresses[0];
-    const association = await connectSctp({ hostname: e.hostname, port: e.port });
-    return new TestPeer(serverId, association);
-  }
-
-  send(message: EnrpMessage | Uint8Array): Promise<void> {
-    const bytes = message instanceof Uint8Array ? message : encodeEnrpMessage(message);
-    return this.association.send(bytes, { ppid: ENRP_PPID });
-  }
-
-  presence(checksum = 0xffff, replyRequired = false): Promise<void> {
-    return this.send({
-      type: "presence",
-      senderId: this.serverId,
-      receiverId: 0,
-      replyRequired,
-      checksum,
-      serverInfo: {
-        serverId: this.serverId,
-        transport: { protocol: "sctp", port: 1, transportUse: "data", addresses: ["127.0.0.1"] },
-      },
-    });
-  }
-
-  update(action: "add" | "delete", pool: string, poolElement: PoolElementParameter) {
-    return this.send({
-      type: "handle-update",
-      senderId: this.serverId,
-      receiverId: 0,
-      takeoverSuggested: false,
-      action,
-      poolHandle: text(pool),
-      poolElement,
-    });
-  }
-
-  /** The next received message that `match` accepts (waits up to `ms`). */
-  async next<T extends EnrpMessage>(
-    match: (m: EnrpMessage) => m is T,
-    ms = 3000,
-  ): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const i = this.received.findIndex(match);
-      if (i >= 0) return this.received.splice(i, 1)[0] as T;
-      if (Date.now() > end) throw new Error("No such ENRP message in time");
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 50);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-
-  close(): void {
-    this.association.abort("Test over");
-  }
-}
+/** A PE of a test peer, its user transport for data and control. */
+const pe = (identifier: number, home: number, address?: string) =>
+  peerPe(identifier, home, address, "data-control");
 
 const isType = <K extends EnrpMessage["type"]>(type: K) =>
 (m: EnrpMessage): m is Extract<
@@ -192,13 +91,7 @@ Deno.test({
   async fn() {
     const registrar = await startRegistrar();
     const peer = await TestPeer.connect(registrar, 0x3333);
-    const asap = registrar.addresses[0];
-    const local = await PoolElement.start({
-      poolHandle: "Owned",
-      registrars: [asap],
-      listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
-      hunt: FAST_HUNT,
-    });
+    const local = await startLocalPe("Owned", registrar);
     try {
       await peer.presence();
       await waitFor(() => registrar.peers.length === 1, "the peer in the table");
@@ -292,7 +185,7 @@ Deno.test({
         identifier: 3,
       }];
       const { peChecksum } = await import("../../handlespace/checksum.ts");
-      await peer.presence(peChecksum(truth));
+      await peer.presence({ checksum: peChecksum(truth) });
       const request = await peer.next(isType("handle-table-request"));
       assert.equal(request.ownChildrenOnly, true);
       await peer.send({
@@ -323,12 +216,7 @@ Deno.test({
   async fn() {
     const registrar = await startRegistrar();
     const asap = registrar.addresses[0];
-    const local = await PoolElement.start({
-      poolHandle: "Kept",
-      registrars: [asap],
-      listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
-      hunt: FAST_HUNT,
-    });
+    const local = await startLocalPe("Kept", registrar);
     const attacker = await TestPeer.connect(registrar, 0x7777);
     const pu = new PoolUser({ registrars: [asap], cacheLifetime: 0 });
     try {
@@ -337,7 +225,7 @@ Deno.test({
       const rnd = new SeededRandom(5353);
       for (let i = 0; i < 2000; i++) {
         const bytes = mutate(corpus[rnd.int(corpus.length)], corpus, rnd);
-        await attacker.send(bytes.length === 0 ? new Uint8Array(1) : bytes);
+        await attacker.sendBytes(bytes.length === 0 ? new Uint8Array(1) : bytes);
       }
       // Resolutions still answered, our PE still there and still ours.
       const pes = await pu.resolve("Kept", { refresh: true });
@@ -505,12 +393,7 @@ Deno.test({
     };
     const a = await startRegistrar({ enrpAnnounce: group, enrpTuning: { heartbeatCycle: 200 } });
     const b = await startRegistrar({ enrpAnnounce: group, enrpTuning: { heartbeatCycle: 200 } });
-    const local = await PoolElement.start({
-      poolHandle: "Multicast",
-      registrars: [a.addresses[0]],
-      listen: { protocol: "tcp", hostname: "127.0.0.1", port: 0 },
-      hunt: FAST_HUNT,
-    });
+    const local = await startLocalPe("Multicast", a);
     try {
       await waitFor(
         () =>

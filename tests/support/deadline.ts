@@ -1,7 +1,12 @@
 // Deadlines for the waits of tests: a message, an association or anything else that does not
 // come in time fails the test with what it waited for, instead of waiting forever.
 
-import type { Association, AssociationListener, ReceivedMessage } from "../../transport/types.ts";
+import type {
+  Association,
+  AssociationEvent,
+  AssociationListener,
+  ReceivedMessage,
+} from "../../transport/types.ts";
 
 /** Default deadline of one wait: long for loopback, even on a slow or loaded machine. */
 export const DEADLINE = 10_000;
@@ -48,4 +53,22 @@ export function acceptWithin(
   timeout = DEADLINE,
 ): Promise<Association | null> {
   return within(listener.accept(), "association accepted", timeout);
+}
+
+/**
+ * The first event of `association` that is not `communication-up` (how it ended), or a
+ * rejection after `timeout` ms.
+ */
+export function ending(association: Association, timeout = DEADLINE): Promise<AssociationEvent> {
+  return within(
+    new Promise((resolve) => {
+      const off = association.onEvent((e) => {
+        if (e.type === "communication-up") return;
+        off();
+        resolve(e);
+      });
+    }),
+    "end of the association",
+    timeout,
+  );
 }

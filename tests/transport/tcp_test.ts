@@ -17,7 +17,7 @@ import {
 } from "../../transport/tcp/mod.ts";
 import { FRAME_HEADER_SIZE, parseFrame } from "../../transport/tcp/framing.ts";
 import { asapSamples, enrpSamples } from "../support/messages.ts";
-import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
+import { acceptWithin, ending, receiveWithin } from "../support/deadline.ts";
 
 /** A listener, a client association and the server association it was accepted as. */
 interface Pair {
@@ -51,20 +51,6 @@ async function pair(options: TcpAssociationOptions = {}, hostname = "127.0.0.1")
       await listener.close();
     },
   };
-}
-
-/** Resolves with the first event of `association` that is not `communication-up`. */
-function ending(association: Association): Promise<AssociationEvent> {
-  return within(
-    new Promise((resolve) => {
-      const off = association.onEvent((e) => {
-        if (e.type === "communication-up") return;
-        off();
-        resolve(e);
-      });
-    }),
-    "end of the association",
-  );
 }
 
 /** A raw TCP connection to a listener, for bytes the association would never send. */

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { encodeAsapMessage } from "../../asap/mod.ts";
 import {
   type Association,
-  type AssociationEvent,
   type AssociationListener,
   connectTcp,
   listenTcp,
@@ -17,7 +16,7 @@ import {
   TransportError,
 } from "../../transport/tcp/mod.ts";
 import { asapSamples } from "../support/messages.ts";
-import { receiveWithin, within } from "../support/deadline.ts";
+import { ending, receiveWithin } from "../support/deadline.ts";
 
 const certs = new URL("../support/certs/", import.meta.url);
 const pem = (name: string): string => Deno.readTextFileSync(new URL(name, certs));
@@ -70,19 +69,6 @@ async function tlsPair(setup: Setup = {}): Promise<{
     await listener.close();
     throw error;
   }
-}
-
-function ending(association: Association): Promise<AssociationEvent> {
-  return within(
-    new Promise((resolve) => {
-      const off = association.onEvent((e) => {
-        if (e.type === "communication-up") return;
-        off();
-        resolve(e);
-      });
-    }),
-    "end of the association",
-  );
 }
 
 function pattern(size: number, seed: number): Uint8Array {
