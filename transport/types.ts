@@ -125,7 +125,13 @@ export interface Association extends AsyncIterable<ReceivedMessage>, AsyncDispos
   send(data: Uint8Array, options?: SendOptions): Promise<void>;
   /** Receives the next message, or `null` once the association has ended. */
   receive(): Promise<ReceivedMessage | null>;
-  /** Registers a listener for association events; returns a function that removes it. */
+  /**
+   * Registers a listener for association events; returns a function that removes it. On every
+   * transport a listener added late is told `communication-up` first (in a microtask), and the
+   * final event too if the association has already ended, so that nothing is missed between
+   * connecting and registering. A listener that throws does not stop the others; its exception
+   * is reported as an uncaught error.
+   */
   onEvent(listener: (event: AssociationEvent) => void): () => void;
   /** Graceful close: delivers what is queued, then shuts the association down. */
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import { ChunkType, decodeData, decodePacket, decodeSack } from "../../transport
 import type { SctpTuning } from "../../transport/sctp/config.ts";
 import { connectSctp, listenSctp, type SctpEndpoint } from "../../transport/sctp/endpoint.ts";
 import { type SimLink, type SimLinkOptions, SimNetwork } from "../../transport/sctp/sim/mod.ts";
+import { delay } from "../../transport/delay.ts";
 import { SeededRandom } from "./random.ts";
 
 /** Options of {@linkcode simPair}. */
@@ -170,11 +171,16 @@ export class WireTap {
 
 /** Queues `count` messages of `size` bytes (waiting when the send buffer is full). */
 export function sendMessages(a: SctpAssociation, count: number, size: number, start = 0): void {
+  const options = { transfer: true };
   (async () => {
     for (let i = 0; i < count; i++) {
       const data = new Uint8Array(size);
-      new DataView(data.buffer).setUint32(0, start + i);
-      await a.send(data, { transfer: true });
+      const id = start + i;
+      data[0] = id >>> 24;
+      data[1] = id >>> 16;
+      data[2] = id >>> 8;
+      data[3] = id;
+      await a.send(data, options);
     }
   })().catch(() => {});
 }
@@ -188,10 +194,11 @@ export function countMessages(
   const state = { count: 0, outOfOrder: 0 };
   (async () => {
     for (;;) {
-      while (paused()) await new Promise<void>((resolve) => net.clock.setTimeout(resolve, 1));
+      while (paused()) await delay(1, { timers: net.clock });
       const m = await a.receive();
       if (m === null) return;
-      const id = new DataView(m.data.buffer, m.data.byteOffset, m.data.byteLength).getUint32(0);
+      const d = m.data;
+      const id = ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
       if (id !== state.count) state.outOfOrder++;
       state.count++;
     }

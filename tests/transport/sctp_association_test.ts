@@ -22,6 +22,7 @@ import {
 } from "../../transport/sctp/mod.ts";
 import { TransportError } from "../../transport/errors.ts";
 import type { AssociationEvent } from "../../transport/types.ts";
+import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
 import { startLossyRelay } from "../support/lossy_relay.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -77,12 +78,11 @@ function initValue(tag: number): Uint8Array {
 
 async function pair(tuning = {}) {
   const listener = await listenSctp({ hostname: "127.0.0.1", port: 0, ...tuning });
-  const accepted = listener.accept();
-  const client = await connectSctp({
-    hostname: "127.0.0.1",
-    port: listener.addresses[0].port,
-    ...tuning,
-  });
+  const accepted = acceptWithin(listener);
+  const client = await within(
+    connectSctp({ hostname: "127.0.0.1", port: listener.addresses[0].port, ...tuning }),
+    "association",
+  );
   const server = (await accepted) as SctpAssociation;
   const clientEvents: AssociationEvent[] = [];
   const serverEvents: AssociationEvent[] = [];
@@ -134,7 +134,7 @@ Deno.test({
       assert.equal(ack?.chunks[0].type, ChunkType.CookieAck);
       assert.equal(ack?.verificationTag, peerTag);
       assert.equal(listener.associationCount, 1);
-      const server = (await listener.accept()) as SctpAssociation;
+      const server = (await acceptWithin(listener)) as SctpAssociation;
       assert.equal(server.localTag, serverTag);
       server.abort();
     } finally {
@@ -169,7 +169,7 @@ Deno.test({
       b.data(DataFlag.Begin | DataFlag.End, 12345, 0, 0, 0, new TextEncoder().encode("intruder"));
       raw.send(b.finish(), port);
       await client.send(new TextEncoder().encode("genuine"));
-      const m = await server.receive();
+      const m = await receiveWithin(server);
       assert.equal(new TextDecoder().decode(m!.data), "genuine");
       await new Promise((r) => setTimeout(r, 100));
       // The short datagram and the garbage (SCTP port 0xabab: no endpoint) are the stack's;
@@ -179,7 +179,7 @@ Deno.test({
       assert.ok(listener.stats.outOfTheBlue >= 1);
       // The association still works both ways.
       await server.send(new Uint8Array([1, 2, 3]));
-      assert.deepEqual((await client.receive())?.data, new Uint8Array([1, 2, 3]));
+      assert.deepEqual((await receiveWithin(client))?.data, new Uint8Array([1, 2, 3]));
     } finally {
       await raw.close();
       client.abort();
@@ -230,19 +230,30 @@ Deno.test({
     const a = await pair();
     await a.client.send(new Uint8Array(10_000));
     await a.client.close();
-    assert.equal((await a.server.receive())?.data.length, 10_000, "queued data delivered first");
-    assert.equal(await a.server.receive(), null);
-    assert.deepEqual(a.clientEvents, [{ type: "shutdown" }]);
-    assert.deepEqual(a.serverEvents, [{ type: "shutdown" }]);
+    assert.equal(
+      (await receiveWithin(a.server))?.data.length,
+      10_000,
+      "queued data delivered first",
+    );
+    assert.equal(await receiveWithin(a.server), null);
+    // Listeners registered after connect and accept were told communication-up first.
+    const up = { type: "communication-up" };
+    assert.deepEqual(a.clientEvents, [up, { type: "shutdown" }]);
+    assert.deepEqual(a.serverEvents, [up, { type: "shutdown" }]);
     await assert.rejects(a.client.send(new Uint8Array(1)), TransportError);
     const b = await pair();
     b.server.abort("going away");
-    assert.equal(await b.client.receive(), null);
-    assert.deepEqual(b.clientEvents, [{
+    assert.equal(await receiveWithin(b.client), null);
+    assert.deepEqual(b.clientEvents, [up, {
       type: "communication-lost",
       reason: "Peer aborted (cause 12)",
     }]);
-    assert.deepEqual(b.serverEvents, [{ type: "communication-lost", reason: "going away" }]);
+    assert.deepEqual(b.serverEvents, [up, { type: "communication-lost", reason: "going away" }]);
+    // One registered after the end is told how it went, after communication-up.
+    const late: AssociationEvent[] = [];
+    b.server.onEvent((e) => late.push(e));
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(late, [up, { type: "communication-lost", reason: "going away" }]);
     await a.listener.close();
     await b.listener.close();
   },
@@ -268,22 +279,25 @@ Deno.test({
       reorder: 0,
     });
     try {
-      const client = await connectSctp({
-        hostname: "127.0.0.1",
-        port: listener.addresses[0].port,
-        remoteUdpPort: relay.port,
-        ...tuning,
-      });
+      const client = await within(
+        connectSctp({
+          hostname: "127.0.0.1",
+          port: listener.addresses[0].port,
+          remoteUdpPort: relay.port,
+          ...tuning,
+        }),
+        "association",
+      );
       const events: AssociationEvent[] = [];
       client.onEvent((e) => events.push(e));
       relay.blackhole = true;
       await client.send(new Uint8Array(100));
-      assert.equal(await client.receive(), null);
+      assert.equal(await receiveWithin(client), null);
       assert.equal(events.at(-1)?.type, "communication-lost");
       assert.equal(client.closed, true);
       // The server side fails too (its heartbeats go unanswered).
-      const server = (await listener.accept())!;
-      assert.equal(await server.receive(), null);
+      const server = (await acceptWithin(listener))!;
+      assert.equal(await receiveWithin(server), null);
     } finally {
       await relay.close();
       await listener.close();
@@ -297,7 +311,10 @@ Deno.test({
   async fn() {
     const listener = await listenSctp({ hostname: "127.0.0.1", port: 0, maxAssociations: 1 });
     const port = listener.addresses[0].port;
-    const first = await connectSctp({ hostname: "127.0.0.1", port, streams: 4 });
+    const first = await within(
+      connectSctp({ hostname: "127.0.0.1", port, streams: 4 }),
+      "association",
+    );
     await assert.rejects(
       connectSctp({ hostname: "127.0.0.1", port }),
       (e) => e instanceof TransportError && e.code === "refused",
@@ -335,11 +352,11 @@ Deno.test({
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(accepted < 100, `all ${accepted} messages accepted without a reader`);
     for (let i = 0; i < 100; i++) {
-      const m = await server.receive();
+      const m = await receiveWithin(server);
       assert.equal(m?.data.length, 8 * 1024);
       assert.equal(m?.data[100], i & 0xff);
     }
-    await sending;
+    await within(sending, "end of the sending");
     client.abort();
     server.abort();
     await l2.close();

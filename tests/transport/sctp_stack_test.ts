@@ -8,6 +8,7 @@ import { connectSctp, listenSctp, SctpStack } from "../../transport/sctp/mod.ts"
 import { TransportError } from "../../transport/errors.ts";
 import { ChunkType, decodePacket, encodeInit, PacketBuilder } from "../../transport/sctp/chunks.ts";
 import type { Association } from "../../transport/types.ts";
+import { receiveWithin, within } from "../support/deadline.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -24,7 +25,7 @@ async function echo(listener: { accept(): Promise<Association | null> }, count: 
 
 async function roundTrip(a: Association, message: string): Promise<string> {
   await a.send(text(message), { ppid: 99 });
-  const m = await a.receive();
+  const m = await receiveWithin(a);
   assert.ok(m !== null, "an answer");
   assert.equal(m.ppid, 99);
   return str(m.data);
@@ -69,10 +70,10 @@ Deno.test("sctp stack: two processes, each with a listener and two outgoing asso
       assert.equal(await roundTrip(back, `back ${i}`), `back ${i}`);
     }
   } finally {
-    await Promise.all([first.close(), second.close(), back.close()]);
+    await within(Promise.all([first.close(), second.close(), back.close()]), "shutdown");
     await listenerA.close();
     await listenerB.close();
-    await Promise.all(echoing);
+    await within(Promise.all(echoing), "end of the echo servers");
   }
   // Every endpoint left: the sockets are closed.
   for (let i = 0; i < 50 && (a.sockets.length > 0 || b.sockets.length > 0); i++) {
@@ -94,9 +95,9 @@ Deno.test("sctp stack: outgoing associations without a UDP port share one socket
     assert.equal(new Set(clients.map((c) => c.localAddresses[0].port)).size, 3);
     for (const [i, c] of clients.entries()) assert.equal(await roundTrip(c, `c${i}`), `c${i}`);
   } finally {
-    for (const c of clients) await c.close();
+    for (const c of clients) await within(c.close(), "shutdown");
     await listener.close();
-    await echoing;
+    await within(echoing, "end of the echo server");
   }
 });
 
@@ -117,10 +118,10 @@ Deno.test("sctp stack: a wildcard request shares the specific sockets on the sam
     assert.equal(stack.sockets.length, 1);
     assert.equal(await roundTrip(client, "via the shared socket"), "via the shared socket");
   } finally {
-    await client.close();
+    await within(client.close(), "shutdown");
     await own.close();
     await listener.close();
-    await echoing;
+    await within(echoing, "end of the echo server");
   }
 });
 
@@ -193,7 +194,7 @@ Deno.test("sctp stack: an INIT to an SCTP port nobody holds is answered with ABO
       }),
     );
     raw.send(b.finish(), listener.udpPort, "127.0.0.1");
-    const abort = decodePacket(await reply);
+    const abort = decodePacket(await within(reply, "ABORT"));
     assert.ok(abort !== undefined);
     assert.equal(abort.chunks[0].type, ChunkType.Abort);
     assert.equal(abort.chunks[0].flags & 1, 0, "no T bit: the tag is the INIT's");

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connectSctp, listenSctp } from "../../transport/sctp/mod.ts";
+import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
 import { captureLoopback } from "../support/sctp_capture.ts";
 import { fieldValues, ignoreWithoutTshark, runTshark, tsharkAvailable } from "../support/tshark.ts";
 import { decodePcap } from "../support/tshark.ts";
@@ -29,29 +30,40 @@ Deno.test({
       let clientPort = 0;
       try {
         // An association with data of every shape, heartbeats and a graceful shutdown.
-        const accepted = listener.accept();
-        const client = await connectSctp({ hostname: "127.0.0.1", port, ...tuning });
+        const accepted = acceptWithin(listener);
+        const client = await within(
+          connectSctp({ hostname: "127.0.0.1", port, ...tuning }),
+          "association",
+        );
         clientPort = client.localAddresses[0].port;
         const server = (await accepted)!;
         const sizes = [1, 100, 1172, 1173, 5000, 65_536];
         for (const [i, size] of sizes.entries()) {
           const data = new Uint8Array(size).fill(i + 1);
           await client.send(data, { ppid: 4242, stream: i % 3, unordered: i === 2 });
-          const m = await server.receive();
+          const m = await receiveWithin(server);
           assert.equal(m?.data.length, size);
           await server.send(m!.data, { ppid: 4243, stream: m!.stream });
-          assert.equal((await client.receive())?.data.length, size);
+          assert.equal((await receiveWithin(client))?.data.length, size);
         }
         await new Promise((r) => setTimeout(r, 250)); // heartbeats on the idle association
-        await client.close();
-        assert.equal(await server.receive(), null);
+        await within(client.close(), "shutdown");
+        assert.equal(await receiveWithin(server), null);
         // An association ended by ABORT.
-        const accepted2 = listener.accept();
-        const client2 = await connectSctp({ hostname: "127.0.0.1", port, ...tuning });
+        const accepted2 = acceptWithin(listener);
+        const client2 = await within(
+          connectSctp({ hostname: "127.0.0.1", port, ...tuning }),
+          "association",
+        );
         const server2 = (await accepted2)!;
-        const lost = new Promise((resolve) => server2.onEvent(resolve));
+        // The listener is told communication-up first (it came before it was registered).
+        const lost = new Promise((resolve) =>
+          server2.onEvent((e) => {
+            if (e.type !== "communication-up") resolve(e);
+          })
+        );
         client2.abort("test abort");
-        assert.deepEqual(await lost, {
+        assert.deepEqual(await within(lost, "communication-lost"), {
           type: "communication-lost",
           reason: "Peer aborted (cause 12)",
         });

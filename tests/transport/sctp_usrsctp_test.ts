@@ -12,6 +12,7 @@ import {
   startUsrsctp,
   usrsctpAvailable,
 } from "../support/usrsctp.ts";
+import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
 
 const ignore = await ignoreWithoutUsrsctp();
 
@@ -58,7 +59,7 @@ Deno.test({
         const stream = n % 10;
         const data = pattern(size, n++);
         await client.send(data, { ppid: 4000 + size, stream });
-        const echoed = await client.receive();
+        const echoed = await receiveWithin(client);
         assert.ok(echoed !== null, `no echo of ${size} bytes`);
         assert.equal(echoed.ppid, 4000 + size);
         assert.equal(echoed.stream, stream);
@@ -81,13 +82,13 @@ Deno.test({
       assert.deepEqual(totals, [...sizes, ...large]);
       // Unordered messages go through too.
       await client.send(pattern(500, 99), { unordered: true, ppid: 7 });
-      const u = await client.receive();
+      const u = await receiveWithin(client);
       assert.equal(u?.unordered, true);
       assert.deepEqual(u?.data, pattern(500, 99));
       const events: string[] = [];
       client.onEvent((e) => events.push(e.type));
-      await client.close();
-      assert.deepEqual(events, ["shutdown"]);
+      await within(client.close(), "shutdown");
+      assert.deepEqual(events, ["communication-up", "shutdown"]);
     } finally {
       client.abort();
     }
@@ -107,7 +108,7 @@ Deno.test({
     const received: number[] = [];
     const events: string[] = [];
     const serving = (async () => {
-      const association = await listener.accept();
+      const association = await acceptWithin(listener);
       assert.ok(association !== null);
       association.onEvent((e) => events.push(e.type));
       assert.deepEqual(association.remoteAddresses.map((a) => a.hostname), ["127.0.0.1"]);
@@ -135,7 +136,7 @@ Deno.test({
       await client.finishInput(bytes);
       const status = await client.exit(20_000);
       assert.equal(status.success, true, `client failed: ${client.output()}`);
-      await serving;
+      await within(serving, "end of the echo server");
       const out = client.output();
       // The echoed data comes first (written unbuffered), then the notifications.
       assert.ok(out.startsWith(input), `echo differs: ${out.length} bytes for ${input.length}`);
@@ -144,7 +145,7 @@ Deno.test({
       assert.match(out, /SCTP_SHUTDOWN_COMP/);
       assert.equal(received.reduce((a, b) => a + b, 0), bytes.length);
       assert.equal(Math.max(...received), 79);
-      assert.deepEqual(events, ["shutdown"]);
+      assert.deepEqual(events, ["communication-up", "shutdown"]);
     } finally {
       await listener.close();
     }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { AssociationEvents } from "../association_events.ts";
+import { Channel } from "../channel.ts";
 import { TransportError } from "../errors.ts";
 import type {
   Association,
@@ -162,10 +164,14 @@ export class SctpAssociation implements Association {
   // Receiving
   #tracker = new ReceiveTracker(0, HELD_OVERHEAD);
   #reassembly: Reassembly;
-  #inbox: ReceivedMessage[] = [];
-  #inboxHead = 0;
-  #inboxBytes = 0;
-  #receivers: ((m: ReceivedMessage | null) => void)[] = [];
+  /**
+   * Messages the application has not read yet, each costing its bytes plus its objects. No
+   * high-water mark: the receive window (which counts them) holds the peer back.
+   */
+  #inbox: Channel<ReceivedMessage> = new Channel({
+    size: (m) => m.data.length + HELD_OVERHEAD,
+    onTake: () => this.#onInboxTake(),
+  });
   #sackTimer: SctpTimer;
   /** Where SACKs go: the source of the latest DATA (RFC 9260, 6.4); undefined: the current path. */
   #sackPath: Path | undefined;
@@ -179,7 +185,11 @@ export class SctpAssociation implements Association {
   #shutdownTimer: SctpTimer;
   #closeWaiters: (() => void)[] = [];
   #connectSettle: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  #listeners: ((e: AssociationEvent) => void)[] = [];
+  /**
+   * Listeners, with the replay of `communication-up` and of the end to late ones. A listener's
+   * exception is thrown again as an uncaught error (as for TCP), not swallowed.
+   */
+  #events: AssociationEvents;
   #builder: PacketBuilder;
   #localInitialTsn = 0;
   #done = false;
@@ -188,6 +198,10 @@ export class SctpAssociation implements Association {
   constructor(host: AssociationHost, config: SctpConfig, start: AssociationStart) {
     this.#host = host;
     this.#clock = host.clock ?? systemClock;
+    const clock = this.#clock;
+    this.#events = new AssociationEvents({
+      queueMicrotask: (callback) => clock.queueMicrotask(callback),
+    });
     this.config = config;
     this.#peerPort = start.peerPort;
     this.#builder = new PacketBuilder(config.mtu);
@@ -350,9 +364,7 @@ export class SctpAssociation implements Association {
 
   /** The next message, or null once the association has ended. */
   receive(): Promise<ReceivedMessage | null> {
-    if (this.#inboxHead < this.#inbox.length) return Promise.resolve(this.#takeInbox());
-    if (this.#ended()) return Promise.resolve(null);
-    return new Promise((resolve) => this.#receivers.push(resolve));
+    return this.#inbox.receive();
   }
 
   /** Async iteration over received messages. */
@@ -364,13 +376,13 @@ export class SctpAssociation implements Association {
     }
   }
 
-  /** Registers an event listener; returns its remover. */
+  /**
+   * Registers an event listener; returns its remover. A listener registered after the
+   * association came up is told `communication-up` in a microtask, and one registered after
+   * it ended the way it ended.
+   */
   onEvent(listener: (event: AssociationEvent) => void): () => void {
-    this.#listeners.push(listener);
-    return () => {
-      const i = this.#listeners.indexOf(listener);
-      if (i >= 0) this.#listeners.splice(i, 1);
-    };
+    return this.#events.on(listener);
   }
 
   /** Graceful shutdown: sends what is queued, then SHUTDOWN; resolves when closed. */
@@ -394,9 +406,7 @@ export class SctpAssociation implements Association {
       this.#sendControl(ChunkType.Abort, 0, cause, this.#current);
     }
     // An abort drops what the application has not read yet, as it drops what is queued to send.
-    this.#inbox = [];
-    this.#inboxHead = 0;
-    this.#inboxBytes = 0;
+    this.#inbox.drain();
     this.#terminate({ type: "communication-lost", reason });
   }
 
@@ -689,7 +699,7 @@ export class SctpAssociation implements Association {
 
   /** Receive buffer in use: read by nobody yet, held for reordering or reassembly. */
   #used(): number {
-    return this.#inboxBytes + this.#tracker.heldBytes + this.#reassembly.heldBytes;
+    return this.#inbox.bufferedSize + this.#tracker.heldBytes + this.#reassembly.heldBytes;
   }
 
   #newReassembly(): Reassembly {
@@ -720,30 +730,17 @@ export class SctpAssociation implements Association {
   }
 
   #deliver(m: ReceivedMessage): void {
-    const waiter = this.#receivers.shift();
-    if (waiter !== undefined) {
-      waiter(m);
-      return;
-    }
     this.#inbox.push(m);
-    this.#inboxBytes += m.data.length + HELD_OVERHEAD;
   }
 
-  #takeInbox(): ReceivedMessage {
-    const m = this.#inbox[this.#inboxHead++];
-    if (this.#inboxHead > 1024 && this.#inboxHead * 2 > this.#inbox.length) {
-      this.#inbox = this.#inbox.slice(this.#inboxHead);
-      this.#inboxHead = 0;
-    }
-    this.#inboxBytes -= m.data.length + HELD_OVERHEAD;
-    // Tell the peer when reading has reopened a window that had nearly closed.
-    const window = this.#window();
-    if (this.#lastAdvertised < 2 * this.config.mtu && window >= 4 * this.config.mtu) {
+  /** The application read a buffered message: tell the peer if that reopened the window. */
+  #onInboxTake(): void {
+    if (this.#lastAdvertised >= 2 * this.config.mtu) return;
+    if (this.#window() >= 4 * this.config.mtu) {
       this.#tracker.needed = true;
       this.#tracker.urgent = true;
       this.#scheduleFlush();
     }
-    return m;
   }
 
   /** The window to advertise: what fits in the free receive buffer, overhead included. */
@@ -1317,13 +1314,7 @@ export class SctpAssociation implements Association {
   }
 
   #emit(event: AssociationEvent): void {
-    for (const l of [...this.#listeners]) {
-      try {
-        l(event);
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
+    this.#events.emit(event);
   }
 
   #terminate(event: AssociationEvent): void {
@@ -1343,10 +1334,10 @@ export class SctpAssociation implements Association {
     if (wasConnecting !== undefined) {
       const reason = event.type === "communication-lost" ? event.reason : "Closed";
       wasConnecting.reject(new TransportError("refused", `Could not connect: ${reason}`));
-    } else {
-      this.#emit(event);
     }
-    for (const r of this.#receivers.splice(0)) r(null);
+    // Remembered for listeners registered later (nobody listens to a failed connect).
+    this.#emit(event);
+    this.#inbox.close();
     for (const w of this.#sendWaiters.splice(0)) w();
     for (const w of this.#closeWaiters.splice(0)) w();
   }

@@ -13,6 +13,7 @@
  */
 
 import { ipAddressFamily } from "../../wire/address.ts";
+import { Channel } from "../channel.ts";
 import { TransportError } from "../errors.ts";
 import type { Association, AssociationListener, TransportAddress } from "../types.ts";
 import { type AssociationHost, SctpAssociation } from "./association.ts";
@@ -154,12 +155,14 @@ export class SctpEndpoint implements AssociationListener {
   #port = 0;
   #byTag = new Map<number, SctpAssociation>();
   #byRemote = new Map<string, SctpAssociation>();
-  #listening = false;
   #closing = false;
   #closeWhenIdle = false;
   #socketsClosed = false;
-  #accepted: SctpAssociation[] = [];
-  #acceptWaiters: ((a: Association | null) => void)[] = [];
+  /**
+   * Associations not accepted yet, while listening: made by {@linkcode SctpEndpoint.listen},
+   * closed (and drained, aborting them) by `close` and `destroy`.
+   */
+  #incoming: Channel<SctpAssociation> | undefined;
   #secret: Uint8Array;
   #random: () => number;
   #maxAssociations: number;
@@ -235,17 +238,19 @@ export class SctpEndpoint implements AssociationListener {
     return this.#byTag.size;
   }
 
-  /** Starts accepting associations. */
+  /** Starts accepting associations (again, after {@linkcode SctpEndpoint.close}). */
   listen(): void {
-    this.#listening = true;
+    if (this.#closing || this.#listening) return;
+    this.#incoming = new Channel();
   }
 
-  /** Waits for the next association, or null once the endpoint stops listening. */
+  get #listening(): boolean {
+    return this.#incoming !== undefined && !this.#incoming.closed;
+  }
+
+  /** Waits for the next association, or null when the endpoint does not listen (any more). */
   accept(): Promise<Association | null> {
-    const a = this.#accepted.shift();
-    if (a !== undefined) return Promise.resolve(a);
-    if (!this.#listening) return Promise.resolve(null);
-    return new Promise((resolve) => this.#acceptWaiters.push(resolve));
+    return this.#incoming?.receive() ?? Promise.resolve(null);
   }
 
   /** Async iteration over accepted associations. */
@@ -326,9 +331,7 @@ export class SctpEndpoint implements AssociationListener {
 
   /** Stops accepting; the sockets close once every association has ended. */
   close(): Promise<void> {
-    this.#listening = false;
-    for (const w of this.#acceptWaiters.splice(0)) w(null);
-    for (const a of this.#accepted.splice(0)) a.abort("Listener closed");
+    this.#stopListening("Listener closed");
     this.#closeWhenIdle = true;
     if (this.#byTag.size === 0) this.#closeSockets();
     return Promise.resolve();
@@ -336,9 +339,8 @@ export class SctpEndpoint implements AssociationListener {
 
   /** Aborts every association and closes the sockets at once. */
   destroy(): void {
-    this.#listening = false;
     this.#closing = true;
-    for (const w of this.#acceptWaiters.splice(0)) w(null);
+    this.#stopListening("Endpoint closed");
     for (const a of [...this.#byTag.values()]) a.abort("Endpoint closed");
     this.#closeSockets();
   }
@@ -352,6 +354,14 @@ export class SctpEndpoint implements AssociationListener {
   closeWhenIdle(): void {
     this.#closeWhenIdle = true;
     if (this.#byTag.size === 0) this.#closeSockets();
+  }
+
+  /** Ends `accept` (waiters get null) and aborts the associations not accepted yet. */
+  #stopListening(reason: string): void {
+    const incoming = this.#incoming;
+    if (incoming === undefined) return;
+    incoming.close();
+    for (const a of incoming.drain()) a.abort(reason);
   }
 
   #closeSockets(): void {
@@ -566,9 +576,7 @@ export class SctpEndpoint implements AssociationListener {
     association.sendCookieAck();
     association.start(state.peerAddresses);
     if (packet.chunks.length > 1) association.handlePacket(packet, address, udpPort, 1);
-    const waiter = this.#acceptWaiters.shift();
-    if (waiter !== undefined) waiter(association);
-    else this.#accepted.push(association);
+    if (this.#incoming?.push(association) !== true) association.abort("Listener closed");
   }
 }
 

@@ -59,7 +59,8 @@ export class ReceiveTracker {
   #held = new Map<number, HeldChunk>();
   #heldBytes = 0;
   #duplicates: number[] = [];
-  #offsets: number[] = [];
+  /** Scratch space for the offsets of the held TSNs, sorted natively when SACKs are built. */
+  #offsets = new Uint32Array(64);
   /** A SACK is owed. */
   needed = false;
   /** It is owed now, not after the delayed SACK time. */
@@ -168,22 +169,25 @@ export class ReceiveTracker {
   gaps(): [number, number][] {
     const gaps: [number, number][] = [];
     if (this.#held.size === 0) return gaps;
-    const offsets = this.#offsets;
-    offsets.length = 0;
-    for (const t of this.#held.keys()) offsets.push((t - this.#cumTsn) >>> 0);
-    offsets.sort((a, b) => a - b);
+    const n = this.#held.size;
+    if (this.#offsets.length < n) {
+      this.#offsets = new Uint32Array(Math.max(n, 2 * this.#offsets.length));
+    }
+    const offsets = this.#offsets.subarray(0, n);
+    let k = 0;
+    for (const t of this.#held.keys()) offsets[k++] = (t - this.#cumTsn) >>> 0;
+    offsets.sort();
     let start = offsets[0];
     let prev = start;
-    for (let i = 1; i <= offsets.length; i++) {
-      const o = offsets[i];
-      if (o === prev + 1) {
-        prev = o;
+    for (let i = 1; i <= n; i++) {
+      if (i < n && offsets[i] === prev + 1) {
+        prev = offsets[i];
         continue;
       }
       if (start <= 0xffff) gaps.push([start, Math.min(prev, 0xffff)]);
-      if (gaps.length >= MAX_GAPS) break;
-      start = o;
-      prev = o;
+      if (gaps.length >= MAX_GAPS || i === n) break;
+      start = offsets[i];
+      prev = start;
     }
     return gaps;
   }
