@@ -109,7 +109,8 @@ export class VirtualClock implements SctpClock {
   step(limit = Infinity): boolean {
     this.runNow();
     const next = this.next;
-    if (next > limit) {
+    // Nothing left to run (no timer at all) ends the stepping, whatever the limit.
+    if (next > limit || next === Infinity) {
       if (limit !== Infinity && limit > this.#now) this.#now = limit;
       return false;
     }
