@@ -26,6 +26,10 @@ import { type CookieState, makeCookie, readCookie } from "../../transport/sctp/c
 import { crc32c, setSctpChecksum } from "../../transport/sctp/crc32c.ts";
 import { SeededRandom } from "../support/random.ts";
 
+// Deno 2.9 runs tests without its op and resource sanitizers unless asked: every test
+// here asks, so that none ends with a timer, an op or a socket still pending.
+const sanitized = { sanitizeOps: true, sanitizeResources: true };
+
 function hex(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -53,37 +57,41 @@ function handPacket(tag: number, type: number, flags: number, value: Uint8Array)
   return setSctpChecksum(out);
 }
 
-Deno.test("sctp chunks: the builder writes the common header, chunk header, padding and CRC32c", () => {
-  const b = new PacketBuilder(1200);
-  b.start(5000, 7, 0xdeadbeef);
-  assert.equal(b.empty, true);
-  b.chunk(ChunkType.CookieAck, 0, new Uint8Array());
-  b.chunk(ChunkType.Heartbeat, 0, parameter(InitParameter.HeartbeatInfo, fromHex("0102030405")));
-  assert.equal(b.empty, false);
-  const packet = b.finish();
-  assert.equal(
-    hex(packet.subarray(12)),
-    "0b000004" + "0400000d" + "00010009" + "0102030405" + "000000",
-  );
-  assert.equal(hex(packet.subarray(0, 8)), "1388" + "0007" + "deadbeef");
-  // The checksum field is the CRC32c of the packet with a zero checksum, little-endian.
-  const zeroed = packet.slice();
-  zeroed.fill(0, 8, 12);
-  const crc = crc32c(zeroed);
-  assert.equal(new DataView(packet.buffer).getUint32(8, true), crc);
-  const decoded = decodePacket(packet);
-  assert.ok(decoded);
-  assert.equal(decoded.sourcePort, 5000);
-  assert.equal(decoded.destinationPort, 7);
-  assert.equal(decoded.verificationTag, 0xdeadbeef);
-  assert.deepEqual(decoded.chunks.map((c) => [c.type, c.flags, c.value.length]), [
-    [ChunkType.CookieAck, 0, 0],
-    [ChunkType.Heartbeat, 0, 9],
-  ]);
-  assert.equal(b.room, 1200 - 12 - 4 - 16);
-});
+Deno.test(
+  "sctp chunks: the builder writes the common header, chunk header, padding and CRC32c",
+  sanitized,
+  () => {
+    const b = new PacketBuilder(1200);
+    b.start(5000, 7, 0xdeadbeef);
+    assert.equal(b.empty, true);
+    b.chunk(ChunkType.CookieAck, 0, new Uint8Array());
+    b.chunk(ChunkType.Heartbeat, 0, parameter(InitParameter.HeartbeatInfo, fromHex("0102030405")));
+    assert.equal(b.empty, false);
+    const packet = b.finish();
+    assert.equal(
+      hex(packet.subarray(12)),
+      "0b000004" + "0400000d" + "00010009" + "0102030405" + "000000",
+    );
+    assert.equal(hex(packet.subarray(0, 8)), "1388" + "0007" + "deadbeef");
+    // The checksum field is the CRC32c of the packet with a zero checksum, little-endian.
+    const zeroed = packet.slice();
+    zeroed.fill(0, 8, 12);
+    const crc = crc32c(zeroed);
+    assert.equal(new DataView(packet.buffer).getUint32(8, true), crc);
+    const decoded = decodePacket(packet);
+    assert.ok(decoded);
+    assert.equal(decoded.sourcePort, 5000);
+    assert.equal(decoded.destinationPort, 7);
+    assert.equal(decoded.verificationTag, 0xdeadbeef);
+    assert.deepEqual(decoded.chunks.map((c) => [c.type, c.flags, c.value.length]), [
+      [ChunkType.CookieAck, 0, 0],
+      [ChunkType.Heartbeat, 0, 9],
+    ]);
+    assert.equal(b.room, 1200 - 12 - 4 - 16);
+  },
+);
 
-Deno.test("sctp chunks: DATA chunk layout and decoding", () => {
+Deno.test("sctp chunks: DATA chunk layout and decoding", sanitized, () => {
   const b = new PacketBuilder(1200);
   b.start(1, 2, 3);
   b.data(
@@ -110,36 +118,40 @@ Deno.test("sctp chunks: DATA chunk layout and decoding", () => {
   assert.equal(decodeData({ type: 0, flags: 3, value: new Uint8Array(3) }), undefined);
 });
 
-Deno.test("sctp chunks: INIT and INIT ACK round trip with addresses and a cookie", () => {
-  const init = {
-    initiateTag: 0x11223344,
-    advertisedWindow: 0x10000,
-    outboundStreams: 10,
-    inboundStreams: 2048,
-    initialTsn: 0xfffffffe,
-    addresses: ["10.11.0.1", "10.12.0.1", "fd00::2"],
-    unrecognized: [],
-    stop: false,
-  };
-  const value = encodeInit(init);
-  assert.equal(
-    hex(value.subarray(0, 16 + 8 + 8)),
-    "11223344" + "00010000" + "000a" + "0800" + "fffffffe" + "00050008" + "0a0b0001" +
-      "00050008" + "0a0c0001",
-  );
-  assert.deepEqual(decodeInit(value), init);
-  const ack = { ...init, addresses: [], cookie: fromHex("0102030405") };
-  const ackValue = encodeInit(ack);
-  // The cookie is the last parameter: the chunk length excludes its padding.
-  assert.equal(hex(ackValue.subarray(16)), "00070009" + "0102030405");
-  assert.deepEqual(decodeInit(ackValue), ack);
-  // In a packet, the chunk is padded.
-  const packet = handPacket(0, ChunkType.InitAck, 0, ackValue);
-  const decoded = decodePacket(packet)!;
-  assert.deepEqual(decodeInit(decoded.chunks[0].value), ack);
-});
+Deno.test(
+  "sctp chunks: INIT and INIT ACK round trip with addresses and a cookie",
+  sanitized,
+  () => {
+    const init = {
+      initiateTag: 0x11223344,
+      advertisedWindow: 0x10000,
+      outboundStreams: 10,
+      inboundStreams: 2048,
+      initialTsn: 0xfffffffe,
+      addresses: ["10.11.0.1", "10.12.0.1", "fd00::2"],
+      unrecognized: [],
+      stop: false,
+    };
+    const value = encodeInit(init);
+    assert.equal(
+      hex(value.subarray(0, 16 + 8 + 8)),
+      "11223344" + "00010000" + "000a" + "0800" + "fffffffe" + "00050008" + "0a0b0001" +
+        "00050008" + "0a0c0001",
+    );
+    assert.deepEqual(decodeInit(value), init);
+    const ack = { ...init, addresses: [], cookie: fromHex("0102030405") };
+    const ackValue = encodeInit(ack);
+    // The cookie is the last parameter: the chunk length excludes its padding.
+    assert.equal(hex(ackValue.subarray(16)), "00070009" + "0102030405");
+    assert.deepEqual(decodeInit(ackValue), ack);
+    // In a packet, the chunk is padded.
+    const packet = handPacket(0, ChunkType.InitAck, 0, ackValue);
+    const decoded = decodePacket(packet)!;
+    assert.deepEqual(decodeInit(decoded.chunks[0].value), ack);
+  },
+);
 
-Deno.test("sctp chunks: unknown INIT parameters follow their two high bits", () => {
+Deno.test("sctp chunks: unknown INIT parameters follow their two high bits", sanitized, () => {
   const base = encodeInit({
     initiateTag: 1,
     advertisedWindow: 2,
@@ -196,7 +208,7 @@ Deno.test("sctp chunks: unknown INIT parameters follow their two high bits", () 
   assert.equal(decodeInit(base.subarray(0, 15)), undefined);
 });
 
-Deno.test("sctp chunks: SACK with gap ack blocks and duplicate TSNs", () => {
+Deno.test("sctp chunks: SACK with gap ack blocks and duplicate TSNs", sanitized, () => {
   const sack = {
     cumulativeTsn: 0xffffffff,
     advertisedWindow: 123456,
@@ -221,7 +233,7 @@ Deno.test("sctp chunks: SACK with gap ack blocks and duplicate TSNs", () => {
   assert.equal(decodeSack(new Uint8Array(11)), undefined);
 });
 
-Deno.test("sctp chunks: control chunks of one packet each decode by type", () => {
+Deno.test("sctp chunks: control chunks of one packet each decode by type", sanitized, () => {
   const shutdownValue = fromHex("00000064"); // cumulative TSN ack 100
   const cases: [number, number, Uint8Array][] = [
     [ChunkType.Shutdown, 0, shutdownValue],
@@ -250,7 +262,7 @@ Deno.test("sctp chunks: control chunks of one packet each decode by type", () =>
   assert.equal(firstErrorCause(fromHex("00")), undefined);
 });
 
-Deno.test("sctp chunks: malformed packets decode to undefined, never throw", () => {
+Deno.test("sctp chunks: malformed packets decode to undefined, never throw", sanitized, () => {
   const good = handPacket(7, ChunkType.CookieAck, 0, new Uint8Array());
   assert.ok(decodePacket(good));
   assert.equal(decodePacket(good.subarray(0, 15)), undefined, "short");
@@ -278,29 +290,33 @@ Deno.test("sctp chunks: malformed packets decode to undefined, never throw", () 
   }
 });
 
-Deno.test("sctp chunks: the state cookie is signed and carries the association parameters", () => {
-  const secret = crypto.getRandomValues(new Uint8Array(32));
-  const state: CookieState = {
-    created: 1_700_000_000_000,
-    lifetime: 60_000,
-    localTag: 0x01020304,
-    peerTag: 0xa0b0c0d0,
-    localInitialTsn: 17,
-    peerInitialTsn: 0xffffffff,
-    peerWindow: 4 * 1024 * 1024,
-    outboundStreams: 16,
-    inboundStreams: 10,
-    peerPort: 9899,
-    peerAddresses: ["10.11.0.1", "fd00::1"],
-  };
-  const cookie = makeCookie(state, secret);
-  assert.deepEqual(readCookie(cookie, secret), state);
-  // Any change of a byte, another secret, truncation: rejected.
-  for (let i = 0; i < cookie.length; i++) {
-    const forged = cookie.slice();
-    forged[i] ^= 0x40;
-    assert.equal(readCookie(forged, secret), undefined, `byte ${i}`);
-  }
-  assert.equal(readCookie(cookie, new Uint8Array(32)), undefined);
-  assert.equal(readCookie(cookie.subarray(0, cookie.length - 1), secret), undefined);
-});
+Deno.test(
+  "sctp chunks: the state cookie is signed and carries the association parameters",
+  sanitized,
+  () => {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    const state: CookieState = {
+      created: 1_700_000_000_000,
+      lifetime: 60_000,
+      localTag: 0x01020304,
+      peerTag: 0xa0b0c0d0,
+      localInitialTsn: 17,
+      peerInitialTsn: 0xffffffff,
+      peerWindow: 4 * 1024 * 1024,
+      outboundStreams: 16,
+      inboundStreams: 10,
+      peerPort: 9899,
+      peerAddresses: ["10.11.0.1", "fd00::1"],
+    };
+    const cookie = makeCookie(state, secret);
+    assert.deepEqual(readCookie(cookie, secret), state);
+    // Any change of a byte, another secret, truncation: rejected.
+    for (let i = 0; i < cookie.length; i++) {
+      const forged = cookie.slice();
+      forged[i] ^= 0x40;
+      assert.equal(readCookie(forged, secret), undefined, `byte ${i}`);
+    }
+    assert.equal(readCookie(cookie, new Uint8Array(32)), undefined);
+    assert.equal(readCookie(cookie.subarray(0, cookie.length - 1), secret), undefined);
+  },
+);

@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import { connectSctp, listenSctp, type SctpAssociation } from "../../transport/sctp/mod.ts";
 import type { ReceivedMessage } from "../../transport/types.ts";
 import { startLossyRelay } from "../support/lossy_relay.ts";
+import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
 import { SeededRandom } from "../support/random.ts";
+
+// Deno 2.9 runs tests without its op and resource sanitizers unless asked: every test
+// here asks, so that none ends with a timer, an op or a socket still pending.
+const sanitized = { sanitizeOps: true, sanitizeResources: true };
 
 const STREAMS = 4;
 const HEADER = 12;
@@ -71,8 +76,7 @@ function check(m: ReceivedMessage, planned: Planned[]): Planned {
 for (const udpApi of ["deno", "node"] as const) {
   Deno.test({
     name: `sctp: 10,000 messages survive 10 % loss, duplication and reordering (${udpApi} UDP)`,
-    sanitizeOps: false,
-    sanitizeResources: false,
+    ...sanitized,
     async fn() {
       const tuning = {
         rtoInitial: 100,
@@ -89,16 +93,19 @@ for (const udpApi of ["deno", "node"] as const) {
         duplicate: 0.03,
         reorder: 0.05,
       });
-      const accepted = listener.accept();
-      const client = await connectSctp({
-        hostname: "127.0.0.1",
-        port: listener.addresses[0].port,
-        remoteUdpPort: relay.port,
-        streams: STREAMS,
-        associationMaxRetransmits: 100,
-        pathMaxRetransmits: 100,
-        ...tuning,
-      });
+      const accepted = acceptWithin(listener);
+      const client = await within(
+        connectSctp({
+          hostname: "127.0.0.1",
+          port: listener.addresses[0].port,
+          remoteUdpPort: relay.port,
+          streams: STREAMS,
+          associationMaxRetransmits: 100,
+          pathMaxRetransmits: 100,
+          ...tuning,
+        }),
+        "association",
+      );
       const server = (await accepted) as SctpAssociation;
       assert.ok(server !== null);
       try {
@@ -134,19 +141,16 @@ for (const udpApi of ["deno", "node"] as const) {
             });
           }
         };
-        const timeout = new Promise<never>((_, reject) => {
-          const t = setTimeout(() => reject(new Error("transfer did not finish in 90 s")), 90_000);
-          Deno.unrefTimer(t);
-        });
-        await Promise.race([
+        await within(
           Promise.all([
             sendAll(client, planned),
             receiveAll(server, planned),
             sendAll(server, answers),
             receiveAll(client, answers),
           ]),
-          timeout,
-        ]);
+          "end of the transfer",
+          90_000,
+        );
         assert.ok(relay.stats.dropped > 100, "the relay dropped datagrams");
         assert.ok(relay.stats.duplicated > 10, "the relay duplicated datagrams");
         assert.ok(relay.stats.reordered > 10, "the relay reordered datagrams");
@@ -154,8 +158,8 @@ for (const udpApi of ["deno", "node"] as const) {
         console.log("relay", relay.stats, "client", client.stats, "server", server.stats);
         // Nothing more arrives: the graceful close ends both sides.
         relay.faults = false;
-        await client.close();
-        assert.equal(await server.receive(), null);
+        await within(client.close(), "end of the shutdown");
+        assert.equal(await receiveWithin(server), null);
         assert.equal(client.closed, true);
         assert.equal(server.closed, true);
       } finally {

@@ -3,26 +3,34 @@
 import assert from "node:assert/strict";
 import { SendQueue } from "../../transport/sctp/send_queue.ts";
 
-Deno.test("sctp send queue: a chunk gets its TSN when it goes on the wire, not when queued", () => {
-  const q = new SendQueue(500);
-  q.enqueue(3, 0, 0, 0, new Uint8Array(10));
-  q.enqueue(3, 1, 0, 0, new Uint8Array(20));
-  assert.equal(q.peekPending()!.tsn, 0, "queued: no TSN yet");
-  assert.equal(q.nextTsn, 500);
-  assert.equal(q.highestSent, 499);
-  assert.equal(q.bufferedBytes, 30);
-  const a = q.takePending()!;
-  assert.equal(a.tsn, 500);
-  assert.equal(q.nextTsn, 501);
-  assert.equal(q.highestSent, 500);
-  assert.equal(q.peekPending()!.stream, 1);
-  assert.equal(q.peekPending()!.tsn, 0);
-  assert.equal(q.takePending()!.tsn, 501);
-  assert.equal(q.takePending(), undefined);
-  assert.deepEqual(q.outstanding.slice(q.head).map((c) => c.tsn), [500, 501]);
-});
+// Deno 2.9 runs tests without its op and resource sanitizers unless asked: every test
+// here asks, so that none ends with a timer, an op or a socket still pending.
+const sanitized = { sanitizeOps: true, sanitizeResources: true };
 
-Deno.test("sctp send queue: TSNs wrap at 2^32", () => {
+Deno.test(
+  "sctp send queue: a chunk gets its TSN when it goes on the wire, not when queued",
+  sanitized,
+  () => {
+    const q = new SendQueue(500);
+    q.enqueue(3, 0, 0, 0, new Uint8Array(10));
+    q.enqueue(3, 1, 0, 0, new Uint8Array(20));
+    assert.equal(q.peekPending()!.tsn, 0, "queued: no TSN yet");
+    assert.equal(q.nextTsn, 500);
+    assert.equal(q.highestSent, 499);
+    assert.equal(q.bufferedBytes, 30);
+    const a = q.takePending()!;
+    assert.equal(a.tsn, 500);
+    assert.equal(q.nextTsn, 501);
+    assert.equal(q.highestSent, 500);
+    assert.equal(q.peekPending()!.stream, 1);
+    assert.equal(q.peekPending()!.tsn, 0);
+    assert.equal(q.takePending()!.tsn, 501);
+    assert.equal(q.takePending(), undefined);
+    assert.deepEqual(q.outstanding.slice(q.head).map((c) => c.tsn), [500, 501]);
+  },
+);
+
+Deno.test("sctp send queue: TSNs wrap at 2^32", sanitized, () => {
   const q = new SendQueue(0xffffffff);
   for (let i = 0; i < 3; i++) q.enqueue(3, 0, i, 0, new Uint8Array(1));
   assert.deepEqual([q.takePending()!.tsn, q.takePending()!.tsn, q.takePending()!.tsn], [
@@ -36,7 +44,7 @@ Deno.test("sctp send queue: TSNs wrap at 2^32", () => {
   assert.equal(q.oldest!.tsn, 1);
 });
 
-Deno.test("sctp send queue: a cumulative ack frees buffered bytes, in TSN order", () => {
+Deno.test("sctp send queue: a cumulative ack frees buffered bytes, in TSN order", sanitized, () => {
   const q = new SendQueue(1);
   for (let i = 0; i < 2000; i++) q.enqueue(3, 0, i & 0xffff, 0, new Uint8Array(5));
   assert.equal(q.bufferedBytes, 10_000);

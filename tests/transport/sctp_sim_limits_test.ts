@@ -8,9 +8,13 @@ import { SctpEndpoint } from "../../transport/sctp/endpoint.ts";
 import { VirtualClock } from "../../transport/sctp/sim/mod.ts";
 import { countMessages, sendMessages, simPair } from "../support/sctp_sim.ts";
 
+// Deno 2.9 runs tests without its op and resource sanitizers unless asked: every test
+// here asks, so that none ends with a timer, an op or a socket still pending.
+const sanitized = { sanitizeOps: true, sanitizeResources: true };
+
 Deno.test({
   name: "sctp sim: a sender of small messages does not overrun the receive window (6.2.1)",
-  sanitizeOps: false,
+  ...sanitized,
   async fn() {
     // The receiver reads in bursts: its buffer fills, and each held chunk costs its payload
     // plus its overhead there; the window it advertises must account for that, or the sender
@@ -45,7 +49,7 @@ Deno.test({
 
 Deno.test({
   name: "sctp sim: a peer that answers HEARTBEATs but never SACKs is cut by dataStallTimeout",
-  sanitizeOps: false,
+  ...sanitized,
   async fn() {
     for (const dataStallTimeout of [0, 30_000]) {
       const { net, client } = await simPair({ link: { delay: 5 }, dataStallTimeout });
@@ -79,14 +83,14 @@ Deno.test({
   },
 });
 
-Deno.test("sctp config: a send buffer below 64 KiB is kept", () => {
+Deno.test("sctp config: a send buffer below 64 KiB is kept", sanitized, () => {
   assert.equal(resolveSctpConfig({ sendBufferSize: 1000 }).sendBufferSize, 1000);
   assert.equal(resolveSctpConfig({}).dataStallTimeout, 0);
 });
 
 Deno.test({
   name: "sctp sim: a small send buffer limits what is buffered, and still carries everything",
-  sanitizeOps: false,
+  ...sanitized,
   async fn() {
     const { net, client, server } = await simPair({
       link: { delay: 5, bandwidth: 10e6 },
@@ -107,7 +111,7 @@ Deno.test({
 
 Deno.test({
   name: "sctp sim: endpoint.connect({ clock }) runs the association on that clock",
-  sanitizeOps: false,
+  ...sanitized,
   async fn() {
     const { net, listener } = await simPair({ link: { delay: 5 } });
     const endpoint = await SctpEndpoint.open({
@@ -122,7 +126,7 @@ Deno.test({
     // Its HEARTBEAT and other timers are on its own clock, none on the network's.
     assert.ok(own.next < Infinity, "timers on the given clock");
     association.abort();
-    endpoint.destroy();
+    await endpoint.destroy();
     void listener;
   },
 });

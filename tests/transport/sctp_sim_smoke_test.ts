@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { simPair } from "../support/sctp_sim.ts";
 
-Deno.test("sctp sim: an association carries messages in virtual time", async () => {
+// Deno 2.9 runs tests without its op and resource sanitizers unless asked: every test
+// here asks, so that none ends with a timer, an op or a socket still pending.
+const sanitized = { sanitizeOps: true, sanitizeResources: true };
+
+Deno.test("sctp sim: an association carries messages in virtual time", sanitized, async () => {
   const { net, client, server } = await simPair({ link: { delay: 10 } });
   const got: number[] = [];
   (async () => {

@@ -13,7 +13,7 @@ const m = await a.receive();
 const ok = m !== null && m.data.length === data.length &&
   m.data.every((v, i) => v === data[data.length - 1 - i]);
 await a.close();
-endpoint.destroy();
+await endpoint.destroy();
 console.log(JSON.stringify({
   listenDatagram: typeof (Deno as unknown as Record<string, unknown>).listenDatagram,
   udpApi: endpoint.udpApi,

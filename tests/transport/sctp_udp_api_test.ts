@@ -8,8 +8,11 @@
 import assert from "node:assert/strict";
 import { SctpEndpoint } from "../../transport/sctp/mod.ts";
 import type { Association } from "../../transport/types.ts";
+import { acceptWithin, receiveWithin, within } from "../support/deadline.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
+// Deno 2.9 runs tests without its op and resource sanitizers unless asked: every test
+// here asks, so that none ends with a timer, an op or a socket still pending.
+const sanitized = { sanitizeOps: true, sanitizeResources: true };
 
 function pattern(size: number, seed: number): Uint8Array {
   const data = new Uint8Array(size);
@@ -44,7 +47,7 @@ for (
 ) {
   Deno.test({
     name: `sctp: ${serverApi} server and ${clientApi} client carry messages both ways`,
-    ...opts,
+    ...sanitized,
     async fn() {
       assert.equal(typeof Deno.listenDatagram, "function", "tests run with --unstable-net");
       const server = await SctpEndpoint.open({ hostname: "127.0.0.1", udpApi: serverApi });
@@ -53,16 +56,19 @@ for (
       assert.equal(server.udpApi, serverApi);
       assert.equal(client.udpApi, clientApi);
       try {
-        const accepted = server.accept();
-        const a = await client.connect({ hostname: "127.0.0.1", port: server.addresses[0].port });
+        const accepted = acceptWithin(server);
+        const a = await within(
+          client.connect({ hostname: "127.0.0.1", port: server.addresses[0].port }),
+          "association",
+        );
         const b = (await accepted)!;
-        await exchange(a, b, 1);
-        await exchange(b, a, 2);
-        await a.close();
-        assert.equal(await b.receive(), null);
+        await within(exchange(a, b, 1), "exchange");
+        await within(exchange(b, a, 2), "exchange");
+        await within(a.close(), "shutdown");
+        assert.equal(await receiveWithin(b), null);
       } finally {
-        client.destroy();
-        server.destroy();
+        await client.destroy();
+        await server.destroy();
       }
     },
   });
@@ -70,29 +76,36 @@ for (
 
 Deno.test({
   name: "sctp: without --unstable-net an endpoint falls back to node:dgram",
-  ...opts,
+  ...sanitized,
   async fn() {
     const server = await SctpEndpoint.open({ hostname: "127.0.0.1" });
     server.listen();
     const script = new URL("./sctp_udp_api_peer.ts", import.meta.url).pathname;
+    // --no-config: deno.json's "unstable": ["net"] does not apply.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", script, String(server.addresses[0].port)],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = child.output();
     try {
-      // --no-config: deno.json's "unstable": ["net"] does not apply.
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-config", script, String(server.addresses[0].port)],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const accepted = server.accept();
-      const b = (await accepted)!;
-      const m = await b.receive();
+      const b = (await acceptWithin(server, 30_000))!;
+      const m = await receiveWithin(b);
       assert.ok(m !== null);
       await b.send(m.data.slice().reverse(), { ppid: m.ppid });
-      const output = await child.output();
-      const text = new TextDecoder().decode(output.stdout);
-      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      const { code, stdout, stderr } = await within(output, "end of the child", 30_000);
+      const text = new TextDecoder().decode(stdout);
+      assert.equal(code, 0, new TextDecoder().decode(stderr));
       assert.deepEqual(JSON.parse(text), { listenDatagram: "undefined", udpApi: "node", ok: true });
     } finally {
-      server.destroy();
+      // A child that did not end in time is killed, and awaited either way.
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // ended already
+      }
+      await output.catch(() => {});
+      await server.destroy();
     }
   },
 });

@@ -52,8 +52,11 @@ export interface AssociationHost {
   readonly localAddresses: readonly string[];
   /** Sends one packet to a peer address and UDP port. */
   transmit(packet: Uint8Array, address: string, udpPort: number): void;
-  /** Forgets the association (it has ended). */
-  detach(association: SctpAssociation): void;
+  /**
+   * Forgets the association (it has ended); a promise when that closes the endpoint's sockets,
+   * resolved once they are closed.
+   */
+  detach(association: SctpAssociation): void | Promise<void>;
   /** Registers the association under its local tag once known. */
   attach(association: SctpAssociation): void;
   /** A random unsigned 32-bit integer. */
@@ -193,6 +196,8 @@ export class SctpAssociation implements Association {
   #builder: PacketBuilder;
   #localInitialTsn = 0;
   #done = false;
+  /** Resolves once what the end released (the endpoint's sockets, if it was the last) closed. */
+  #released: Promise<void> = Promise.resolve();
 
   /** Creates an association; the endpoint starts it. */
   constructor(host: AssociationHost, config: SctpConfig, start: AssociationStart) {
@@ -385,9 +390,12 @@ export class SctpAssociation implements Association {
     return this.#events.on(listener);
   }
 
-  /** Graceful shutdown: sends what is queued, then SHUTDOWN; resolves when closed. */
+  /**
+   * Graceful shutdown: sends what is queued, then SHUTDOWN; resolves when closed (and, for the
+   * endpoint of `connectSctp`, its socket with it).
+   */
   close(): Promise<void> {
-    if (this.#ended()) return Promise.resolve();
+    if (this.#ended()) return this.#released;
     const done = new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
     if (this.#state === "cookie-wait" || this.#state === "cookie-echoed") {
       this.abort("Closed before the association was up");
@@ -1330,7 +1338,7 @@ export class SctpAssociation implements Association {
       p.t3.dispose();
       p.heartbeat.dispose();
     }
-    this.#host.detach(this);
+    const released = this.#host.detach(this);
     if (wasConnecting !== undefined) {
       const reason = event.type === "communication-lost" ? event.reason : "Closed";
       wasConnecting.reject(new TransportError("refused", `Could not connect: ${reason}`));
@@ -1339,7 +1347,18 @@ export class SctpAssociation implements Association {
     this.#emit(event);
     this.#inbox.close();
     for (const w of this.#sendWaiters.splice(0)) w();
-    for (const w of this.#closeWaiters.splice(0)) w();
+    // close() resolves once the endpoint's sockets are closed too, when this ended its last
+    // association (the endpoint of connectSctp): nothing of it is left pending then.
+    const closeWaiters = this.#closeWaiters.splice(0);
+    const wake = () => {
+      for (const w of closeWaiters) w();
+    };
+    if (released === undefined) {
+      wake();
+    } else {
+      this.#released = released;
+      released.then(wake, wake);
+    }
   }
 }
 

@@ -158,6 +158,8 @@ export class SctpEndpoint implements AssociationListener {
   #closing = false;
   #closeWhenIdle = false;
   #socketsClosed = false;
+  /** Resolves once the sockets that the endpoint was the last of are closed. */
+  #whenSocketsClosed: Promise<void> = Promise.resolve();
   /**
    * Associations not accepted yet, while listening: made by {@linkcode SctpEndpoint.listen},
    * closed (and drained, aborting them) by `close` and `destroy`.
@@ -329,20 +331,27 @@ export class SctpEndpoint implements AssociationListener {
     return association;
   }
 
-  /** Stops accepting; the sockets close once every association has ended. */
+  /**
+   * Stops accepting; the sockets close once every association has ended. With no association
+   * alive, resolves when the sockets are closed (their UDP port free again); otherwise at once,
+   * and the sockets close when the last association ends.
+   */
   close(): Promise<void> {
     this.#stopListening("Listener closed");
     this.#closeWhenIdle = true;
-    if (this.#byTag.size === 0) this.#closeSockets();
+    if (this.#byTag.size === 0) return this.#closeSockets();
     return Promise.resolve();
   }
 
-  /** Aborts every association and closes the sockets at once. */
-  destroy(): void {
+  /**
+   * Aborts every association and closes the sockets at once; resolves when they are closed
+   * (once the ABORTs have left).
+   */
+  destroy(): Promise<void> {
     this.#closing = true;
     this.#stopListening("Endpoint closed");
     for (const a of [...this.#byTag.values()]) a.abort("Endpoint closed");
-    this.#closeSockets();
+    return this.#closeSockets();
   }
 
   /** Same as {@linkcode SctpEndpoint.close}. */
@@ -364,12 +373,13 @@ export class SctpEndpoint implements AssociationListener {
     for (const a of incoming.drain()) a.abort(reason);
   }
 
-  #closeSockets(): void {
+  #closeSockets(): Promise<void> {
     this.#closing = true;
-    if (this.#socketsClosed) return;
+    if (this.#socketsClosed) return this.#whenSocketsClosed;
     this.#socketsClosed = true;
     // A shared socket closes when its last endpoint leaves, once its queued sends have left.
-    this.#binding.release();
+    this.#whenSocketsClosed = this.#binding.release();
+    return this.#whenSocketsClosed;
   }
 
   #freshTag(): number {
@@ -379,10 +389,14 @@ export class SctpEndpoint implements AssociationListener {
     }
   }
 
-  #detach(a: SctpAssociation): void {
+  /** Forgets an association that ended; resolves when the sockets closed, if that closed them. */
+  #detach(a: SctpAssociation): Promise<void> | undefined {
     if (this.#byTag.get(a.localTag) === a) this.#byTag.delete(a.localTag);
     for (const [k, v] of this.#byRemote) if (v === a) this.#byRemote.delete(k);
-    if (this.#closeWhenIdle && this.#byTag.size === 0 && !this.#listening) this.#closeSockets();
+    if (this.#closeWhenIdle && this.#byTag.size === 0 && !this.#listening) {
+      return this.#closeSockets();
+    }
+    return undefined;
   }
 
   #transmit(packet: Uint8Array, address: string, udpPort: number): void {
@@ -654,7 +668,8 @@ export async function connectSctp(options: SctpConnectOptions): Promise<SctpAsso
     endpoint.closeWhenIdle();
     return association;
   } catch (e) {
-    endpoint.destroy();
+    // Nothing of the attempt is left behind: its socket is closed when this rejects.
+    await endpoint.destroy();
     throw e;
   }
 }

@@ -50,7 +50,7 @@ export type SctpPortReceiver = (
  *   receiver: () => {},
  * });
  * binding.sockets[0].send(new Uint8Array(12), "127.0.0.1", 9899);
- * binding.release();
+ * await binding.release(); // the socket has closed: it had no other endpoint
  * ```
  */
 export class SharedUdpSocket {
@@ -66,7 +66,9 @@ export class SharedUdpSocket {
   #references = 0;
   #sendsInProgress = 0;
   #closeAfterSends = false;
+  #released = false;
   #closed = false;
+  #whenClosed = Promise.withResolvers<void>();
   #onSent = (): void => {
     if (--this.#sendsInProgress === 0 && this.#closeAfterSends) this.#closeNow();
   };
@@ -107,6 +109,16 @@ export class SharedUdpSocket {
   /** Whether the socket has been closed (the last endpoint left). */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether the last endpoint has left: the socket is closed, or closes once its sends left. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Resolves once the socket is closed and its UDP port free again. */
+  get whenClosed(): Promise<void> {
+    return this.#whenClosed.promise;
   }
 
   /** Sends a packet; a send error is a lost packet (retransmission takes care of it). */
@@ -154,6 +166,8 @@ export class SharedUdpSocket {
   }
 
   #close(): void {
+    if (this.#released) return;
+    this.#released = true;
     this.#stack.forget(this);
     // Close only once the packets handed to the socket have left (a final ABORT or SHUTDOWN
     // COMPLETE would otherwise be dropped: its send is still queued when we get here).
@@ -165,11 +179,14 @@ export class SharedUdpSocket {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeAfterSends = false;
+    let closing: void | Promise<void> = undefined;
     try {
-      this.#socket.close();
+      closing = this.#socket.close();
     } catch {
       // already closed
     }
+    const done = () => this.#whenClosed.resolve();
+    Promise.resolve(closing).then(done, done);
   }
 }
 
@@ -218,8 +235,11 @@ export interface SctpBinding {
   readonly sockets: readonly SharedUdpSocket[];
   /** The SCTP port held on each of them. */
   readonly sctpPort: number;
-  /** Gives the SCTP port back; a socket closes when its last endpoint leaves. */
-  release(): void;
+  /**
+   * Gives the SCTP port back; a socket closes when its last endpoint leaves (once the packets
+   * handed to it have left). Resolves when the sockets that this closes are closed.
+   */
+  release(): Promise<void>;
 }
 
 /** Counters of a stack. */
@@ -277,6 +297,8 @@ export class SctpStack {
   /** @internal Binds a UDP socket. */
   readonly bindUdp: UdpBinder;
   #sockets = new Set<SharedUdpSocket>();
+  /** Sockets whose last endpoint left, until they are closed. */
+  #closing = new Set<SharedUdpSocket>();
   #builder = new PacketBuilder(64);
 
   /** A stack of its own (tests, simulations); most programs use {@linkcode SctpStack.default}. */
@@ -306,6 +328,9 @@ export class SctpStack {
     const opened: SharedUdpSocket[] = [];
     try {
       for (const hostname of request.hostnames) {
+        // A socket of this port still closing (its last sends leaving) holds the port.
+        const closing = this.#closingOn(udpPort);
+        if (closing !== undefined) await closing;
         const found = this.#find(hostname, udpPort, request.shared === true);
         if (found.length > 0) {
           for (const s of found) if (!sockets.includes(s)) sockets.push(s);
@@ -344,16 +369,28 @@ export class SctpStack {
       sockets,
       sctpPort,
       release: () => {
-        if (released) return;
-        released = true;
-        for (const s of sockets) s.detach(sctpPort, request.receiver);
+        if (!released) {
+          released = true;
+          for (const s of sockets) s.detach(sctpPort, request.receiver);
+        }
+        return whenClosed(sockets.filter((s) => s.released));
       },
     };
   }
 
-  /** @internal A socket closed. */
+  /** @internal The last endpoint of a socket left: it closes. */
   forget(socket: SharedUdpSocket): void {
     this.#sockets.delete(socket);
+    if (socket.closed) return;
+    this.#closing.add(socket);
+    socket.whenClosed.then(() => this.#closing.delete(socket));
+  }
+
+  /** Resolves when the sockets of `udpPort` that are closing have closed; undefined: none. */
+  #closingOn(udpPort: number): Promise<void> | undefined {
+    if (udpPort === 0 || this.#closing.size === 0) return undefined;
+    const sockets = [...this.#closing].filter((s) => s.port === udpPort);
+    return sockets.length === 0 ? undefined : whenClosed(sockets);
   }
 
   #find(hostname: string, udpPort: number, shared: boolean): SharedUdpSocket[] {
@@ -384,6 +421,11 @@ export class SctpStack {
     const reply = outOfTheBlueReply(packet, this.#builder);
     if (reply !== undefined) socket.send(reply, address, udpPort);
   }
+}
+
+/** Resolves once every one of `sockets` is closed. */
+async function whenClosed(sockets: readonly SharedUdpSocket[]): Promise<void> {
+  for (const s of sockets) await s.whenClosed;
 }
 
 /** A free SCTP port on every socket: `preferred` when it is free, else one from 49152. */

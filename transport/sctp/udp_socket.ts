@@ -38,8 +38,11 @@ export interface UdpSocket {
   readonly port: number;
   /** Sends a datagram; `onSent` runs once the socket is done with it (sent or failed). */
   send(packet: Uint8Array, port: number, address: string, onSent: () => void): void;
-  /** Closes the socket. */
-  close(): void;
+  /**
+   * Closes the socket; the promise, if any, resolves once it is closed (its port free again
+   * and no operation of it pending).
+   */
+  close(): void | Promise<void>;
 }
 
 /** The parts of `Deno.DatagramConn` used here (its types need `--unstable-net`). */
@@ -94,11 +97,13 @@ class DenoUdpSocket implements UdpSocket {
   #conn: DenoDatagramConn;
   #closed = false;
   #to = { transport: "udp" as const, hostname: "", port: 0 };
+  /** Ends once the pending receive has failed after close(). */
+  #receiving: Promise<void>;
 
   constructor(listen: ListenDatagram, address: string, port: number, onMessage: DatagramHandler) {
     this.#conn = listen({ transport: "udp", hostname: address, port });
     this.port = this.#conn.addr.port;
-    this.#receiveLoop(onMessage);
+    this.#receiving = this.#receiveLoop(onMessage);
   }
 
   async #receiveLoop(onMessage: DatagramHandler): Promise<void> {
@@ -130,31 +135,38 @@ class DenoUdpSocket implements UdpSocket {
     this.#conn.send(packet, to).then(onSent, onSent);
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#conn.close();
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#conn.close();
+    }
+    return this.#receiving;
   }
 }
 
 class NodeUdpSocket implements UdpSocket {
   readonly api = "node" as const;
+  /** Kept: `address()` throws once the socket is closed. */
+  readonly port: number;
   #socket: dgram.Socket;
 
   constructor(socket: dgram.Socket) {
     this.#socket = socket;
-  }
-
-  get port(): number {
-    return this.#socket.address().port;
+    this.port = socket.address().port;
   }
 
   send(packet: Uint8Array, port: number, address: string, onSent: () => void): void {
     this.#socket.send(packet, port, address, onSent);
   }
 
-  close(): void {
-    this.#socket.close();
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.#socket.close(() => resolve());
+      } catch {
+        resolve(); // closed already
+      }
+    });
   }
 }
 
