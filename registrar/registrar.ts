@@ -247,17 +247,21 @@ export interface RegistrarPeState {
   keepAlive?: Uint8Array;
 }
 
+/** The rate limits of one association. */
+type PeerLimit = "resolutions" | "unreachables" | "registrations" | "errors";
+
 interface Peer {
   association: Association;
   remoteAddress: string;
   protocol: "sctp" | "tcp";
   /** The PEs registered on this association, by `peKey`. */
   pes: Map<string, { poolHandle: Uint8Array; identifier: number }>;
-  resolutions: TokenBucket;
-  unreachables: TokenBucket;
-  registrations: TokenBucket;
-  /** ASAP ERRORs sent back: a flood of bad input is not answered message for message. */
-  errors: TokenBucket;
+  /**
+   * Rate limits, made on first use (most associations, a PE's, only ever register): `errors`
+   * limits the ASAP ERRORs sent back, so that a flood of bad input is not answered message for
+   * message.
+   */
+  limits: Partial<Record<PeerLimit, TokenBucket>>;
   /** Bytes handed to the association whose send has not completed. */
   unsentBytes: number;
   /** Since when `unsentBytes` has not been 0 (ms), while it is not. */
@@ -626,10 +630,7 @@ export class Registrar implements AsyncDisposable {
       remoteAddress,
       protocol,
       pes: new Map(),
-      resolutions: new TokenBucket(this.#options.handleResolutionRate, this.#clock),
-      unreachables: new TokenBucket(this.#options.unreachableRate, this.#clock),
-      registrations: new TokenBucket(this.#options.registrationRate, this.#clock),
-      errors: new TokenBucket({ rate: 10, burst: 20 }, this.#clock),
+      limits: {},
       unsentBytes: 0,
       // What its transport buffers before a send waits (see `Registrar.start`).
       bufferBytes: protocol === "sctp"
@@ -667,6 +668,22 @@ export class Registrar implements AsyncDisposable {
       this.#countAddress(remoteAddress, -1);
       this.#lost(peer);
     }
+  }
+
+  /** Takes a token of `peer`'s limit `kind`, making the bucket on first use. */
+  #allow(peer: Peer, kind: PeerLimit): boolean {
+    let bucket = peer.limits[kind];
+    if (bucket === undefined) {
+      const rate = kind === "resolutions"
+        ? this.#options.handleResolutionRate
+        : kind === "unreachables"
+        ? this.#options.unreachableRate
+        : kind === "registrations"
+        ? this.#options.registrationRate
+        : { rate: 10, burst: 20 };
+      bucket = peer.limits[kind] = new TokenBucket(rate, this.#clock);
+    }
+    return bucket.take();
   }
 
   #countAddress(address: string, delta: number): void {
@@ -842,7 +859,7 @@ export class Registrar implements AsyncDisposable {
         peer: peer.remoteAddress,
         error: e.message,
       });
-      if (!e.silent && peer.errors.take()) {
+      if (!e.silent && this.#allow(peer, "errors")) {
         this.#send(peer, {
           type: "error",
           error: [{ code: e.errorCause, info: e.data ?? new Uint8Array() }],
@@ -850,7 +867,7 @@ export class Registrar implements AsyncDisposable {
       }
       return;
     }
-    if (message.unrecognized !== undefined && peer.errors.take()) {
+    if (message.unrecognized !== undefined && this.#allow(peer, "errors")) {
       this.#send(peer, {
         type: "error",
         error: message.unrecognized.map((info) => ({
@@ -862,7 +879,7 @@ export class Registrar implements AsyncDisposable {
     const received = performance.now();
     switch (message.type) {
       case "registration":
-        if (!peer.registrations.take()) {
+        if (!this.#allow(peer, "registrations")) {
           this.#rateLimited(peer, "registration");
           return;
         }
@@ -883,14 +900,14 @@ export class Registrar implements AsyncDisposable {
         this.#onRegistration(peer, message.poolHandle, message.poolElement);
         break;
       case "deregistration":
-        if (!peer.registrations.take()) {
+        if (!this.#allow(peer, "registrations")) {
           this.#rateLimited(peer, "registration");
           return;
         }
         this.#onDeregistration(peer, message.poolHandle, message.identifier);
         break;
       case "handle-resolution":
-        if (!peer.resolutions.take()) {
+        if (!this.#allow(peer, "resolutions")) {
           this.#rateLimited(peer, "handle-resolution");
           return;
         }
@@ -901,14 +918,14 @@ export class Registrar implements AsyncDisposable {
         this.#onKeepAliveAck(peer, message.poolHandle, message.identifier);
         break;
       case "endpoint-unreachable":
-        if (!peer.unreachables.take()) {
+        if (!this.#allow(peer, "unreachables")) {
           this.#rateLimited(peer, "unreachable");
           return;
         }
         this.#onUnreachable(peer, message.poolHandle, message.identifier);
         break;
       default:
-        if (!peer.errors.take()) return;
+        if (!this.#allow(peer, "errors")) return;
         // Messages a registrar does not take: an ASAP ERROR carries them back (Wireshark reads
         // the information of Unrecognized Message as the whole message).
         this.#send(peer, {
