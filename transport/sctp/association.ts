@@ -180,13 +180,21 @@ export class SctpAssociation implements Association {
   #sackPath: Path | undefined;
   #lastAdvertised = 0;
   // Handshake and shutdown
-  /** T1-init: INIT, then COOKIE ECHO. */
-  #initTimer: SctpTimer;
+  /** T1-init: INIT, then COOKIE ECHO (made when first needed: an accepted association never). */
+  #t1: SctpTimer | undefined;
   #initRetransmits = 0;
   #initPacket: { chunk: number; value: Uint8Array; tag: number } | undefined;
-  /** T2-shutdown: SHUTDOWN or SHUTDOWN ACK. */
-  #shutdownTimer: SctpTimer;
+  /** T2-shutdown: SHUTDOWN or SHUTDOWN ACK (made when first needed). */
+  #t2: SctpTimer | undefined;
   #closeWaiters: (() => void)[] = [];
+
+  get #initTimer(): SctpTimer {
+    return this.#t1 ??= new SctpTimer(this.#clock, () => this.#onInitTimeout());
+  }
+
+  get #shutdownTimer(): SctpTimer {
+    return this.#t2 ??= new SctpTimer(this.#clock, () => this.#onShutdownTimeout());
+  }
   #connectSettle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   /**
    * Listeners, with the replay of `communication-up` and of the end to late ones. A listener's
@@ -210,8 +218,6 @@ export class SctpAssociation implements Association {
     this.config = config;
     this.#peerPort = start.peerPort;
     this.#builder = new PacketBuilder(config.mtu);
-    this.#initTimer = new SctpTimer(this.#clock, () => this.#onInitTimeout());
-    this.#shutdownTimer = new SctpTimer(this.#clock, () => this.#onShutdownTimeout());
     this.#sackTimer = new SctpTimer(this.#clock, () => this.#onSackTimeout());
     this.#reassembly = this.#newReassembly();
     for (const a of start.peerAddresses) this.#addPath(a, start.peerUdpPort, false);
@@ -500,7 +506,7 @@ export class SctpAssociation implements Association {
 
   #onCookieAck(): void {
     if (this.#state !== "cookie-echoed") return;
-    this.#initTimer.stop();
+    this.#t1?.stop();
     this.#initPacket = undefined;
     this.#state = "established";
     this.#startHeartbeats();
@@ -1268,7 +1274,7 @@ export class SctpAssociation implements Association {
       this.#state = "shutdown-received";
       this.#maybeShutdown();
     } else if (this.#state === "shutdown-sent") {
-      this.#shutdownTimer.stop();
+      this.#t2?.stop();
       this.#state = "shutdown-ack-sent";
       this.#sendShutdownAck();
     }
@@ -1331,9 +1337,9 @@ export class SctpAssociation implements Association {
     this.#connectSettle = undefined;
     this.#state = "closed";
     this.#done = true;
-    this.#initTimer.dispose();
+    this.#t1?.dispose();
     this.#sackTimer.dispose();
-    this.#shutdownTimer.dispose();
+    this.#t2?.dispose();
     for (const p of this.#paths) {
       p.t3.dispose();
       p.heartbeat.dispose();

@@ -41,6 +41,12 @@ const MAX_DUPLICATES = 64;
 const MAX_GAPS = 100;
 
 /**
+ * Scratch space for the offsets of the held TSNs, sorted natively when SACKs are built: one for
+ * all trackers (building a SACK is synchronous), not 64 entries per association.
+ */
+let scratch = new Uint32Array(64);
+
+/**
  * Receive tracking and SACK building.
  *
  * @example
@@ -59,8 +65,6 @@ export class ReceiveTracker {
   #held = new Map<number, HeldChunk>();
   #heldBytes = 0;
   #duplicates: number[] = [];
-  /** Scratch space for the offsets of the held TSNs, sorted natively when SACKs are built. */
-  #offsets = new Uint32Array(64);
   /** A SACK is owed. */
   needed = false;
   /** It is owed now, not after the delayed SACK time. */
@@ -170,10 +174,8 @@ export class ReceiveTracker {
     const gaps: [number, number][] = [];
     if (this.#held.size === 0) return gaps;
     const n = this.#held.size;
-    if (this.#offsets.length < n) {
-      this.#offsets = new Uint32Array(Math.max(n, 2 * this.#offsets.length));
-    }
-    const offsets = this.#offsets.subarray(0, n);
+    if (scratch.length < n) scratch = new Uint32Array(Math.max(n, 2 * scratch.length));
+    const offsets = scratch.subarray(0, n);
     let k = 0;
     for (const t of this.#held.keys()) offsets[k++] = (t - this.#cumTsn) >>> 0;
     offsets.sort();
