@@ -137,9 +137,9 @@ export async function connectEndpoint(
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    endpoint.destroy();
+    void endpoint.destroy();
   }, options.timeout);
-  const onAbort = () => endpoint.destroy();
+  const onAbort = () => void endpoint.destroy();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const association = await endpoint.connect({
@@ -151,7 +151,8 @@ export async function connectEndpoint(
     endpoint.closeWhenIdle();
     return association;
   } catch (e) {
-    endpoint.destroy();
+    // Its UDP socket is closed before the caller hears of the failure (and may bind again).
+    await endpoint.destroy();
     if (timedOut) {
       throw new TransportError(
         "timeout",

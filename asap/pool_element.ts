@@ -341,7 +341,7 @@ export class PoolElement implements AsyncIterable<PoolElementSession>, AsyncDisp
       asapEndpoint = await openAsapEndpoint(options);
       pe = new PoolElement(options, listener, asapEndpoint);
     } catch (e) {
-      asapEndpoint?.destroy();
+      await asapEndpoint?.destroy();
       await listener.close();
       throw e;
     }
