@@ -129,17 +129,33 @@ export class MulticastReceiver {
     if (family === undefined) {
       throw new TransportError("invalid", `Invalid multicast group '${options.group}'`);
     }
-    const socket = dgram.createSocket({
-      type: family === "ipv6" ? "udp6" : "udp4",
-      reuseAddr: true,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind({ port: options.port, address: family === "ipv6" ? "::" : "0.0.0.0" }, () => {
-        socket.off("error", reject);
-        resolve();
+    // Bound to the group's own address, the socket takes that group's datagrams only and shares
+    // its port with unicast sockets of the process (a registrar's ENRP endpoint uses UDP 9901
+    // on 127.0.0.1 as PRESENCE does on 239.0.0.51): a wildcard bind would collide with them.
+    // Where a system cannot bind a group address, the wildcard is tried.
+    let socket: dgram.Socket | undefined;
+    let failure: unknown;
+    for (const address of [options.group, family === "ipv6" ? "::" : "0.0.0.0"]) {
+      const candidate = dgram.createSocket({
+        type: family === "ipv6" ? "udp6" : "udp4",
+        reuseAddr: true,
       });
-    });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          candidate.once("error", reject);
+          candidate.bind({ port: options.port, address }, () => {
+            candidate.off("error", reject);
+            resolve();
+          });
+        });
+        socket = candidate;
+        break;
+      } catch (e) {
+        failure ??= e;
+        candidate.close();
+      }
+    }
+    if (socket === undefined) throw failure;
     socket.on("error", () => {});
     try {
       socket.addMembership(options.group, options.interfaceAddress);

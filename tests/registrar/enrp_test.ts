@@ -383,6 +383,37 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "enrp: the ENRP endpoint and the PRESENCE group share a UDP port (as --local: 127.0.0.1:9901, 239.0.0.51:9901)",
+  ...opts,
+  async fn() {
+    // Both on one port, as `deno task registrar` has them: the group's socket must not take the
+    // port from the unicast one (a wildcard bind of the group's port failed with EADDRINUSE).
+    const port = 20000 + ((Deno.pid + 1) % 20000);
+    const group = { group: "239.0.0.51", port, interfaceAddress: "127.0.0.1" };
+    const a = await startRegistrar({
+      enrp: [{ protocol: "sctp", hostname: "127.0.0.1", port }],
+      enrpAnnounce: group,
+      enrpTuning: { heartbeatCycle: 200 },
+    });
+    const b = await startRegistrar({ enrpAnnounce: group, enrpTuning: { heartbeatCycle: 200 } });
+    try {
+      assert.equal(a.enrpAddresses[0].port, port);
+      // PRESENCE still arrives by multicast, and the ENRP association reaches A on the port.
+      await waitFor(
+        () =>
+          a.peers.some((p) => p.serverId === b.serverId) &&
+          b.peers.some((p) => p.serverId === a.serverId),
+        "each in the other's peer table",
+      );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
   name: "enrp: registrars find each other by multicast PRESENCE (loopback) and replicate",
   ...opts,
   async fn() {
