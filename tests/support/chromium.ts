@@ -16,10 +16,26 @@ const CANDIDATES = [
   "google-chrome",
 ];
 
+/** Debian's Chromium binaries behind the wrapper scripts in /usr/bin. */
+const DEBIAN_BINARIES = [
+  "/usr/lib/chromium/chromium-headless-shell",
+  "/usr/lib/chromium/chromium",
+];
+
 /** The path of a Chromium binary, or undefined when there is none. */
 export async function findChromium(): Promise<string | undefined> {
   const named = Deno.env.get("CHROMIUM");
   if (named !== undefined && named !== "") return named;
+  // Debian's /usr/bin/chromium-headless-shell is a shell script that runs the browser as its
+  // child, not with exec: stopping the script would leave the browser running. Its binary first.
+  for (const path of DEBIAN_BINARIES) {
+    try {
+      const info = await Deno.stat(path);
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return path;
+    } catch {
+      // not here
+    }
+  }
   const dirs = (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":");
   for (const name of CANDIDATES) {
     for (const dir of dirs) {
