@@ -32,6 +32,7 @@ import type { PoolElementParameter } from "../wire/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { type Child, type RegistrarReady, startRegistrar } from "../tests/support/processes.ts";
+import { loadPe } from "../tests/support/asap_client.ts";
 
 const ASAP = 11;
 const POOL_SIZE = 100;
@@ -153,21 +154,6 @@ class AsapLink {
 }
 
 let nextIdentifier = 1;
-
-function loadPe(identifier: number): PoolElementParameter {
-  return {
-    identifier,
-    homeRegistrarId: 0,
-    registrationLife: 3_600_000,
-    userTransport: {
-      protocol: "tcp",
-      port: 10000 + (identifier % 50000),
-      transportUse: "data",
-      addresses: ["127.0.0.1"],
-    },
-    policy: { name: "round-robin" },
-  };
-}
 
 /** Registers `size` PEs in each pool, `window` registrations outstanding at a time. */
 async function registerMany(link: AsapLink, pools: Uint8Array[], size: number, window = 512) {

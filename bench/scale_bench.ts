@@ -12,6 +12,7 @@ import { decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import type { Association } from "../transport/types.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";
+import { loadPe } from "../tests/support/asap_client.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
 /** Wall time over which the registrar's keep-alive CPU is measured. */
@@ -75,18 +76,7 @@ async function supervisedPes(
       encodeAsapMessage({
         type: "registration",
         poolHandle: handle,
-        poolElement: {
-          identifier,
-          homeRegistrarId: 0,
-          registrationLife: 3_600_000,
-          userTransport: {
-            protocol: "tcp",
-            port: 10000 + (identifier % 50000),
-            transportUse: "data",
-            addresses: ["127.0.0.1"],
-          },
-          policy: { name: "round-robin" },
-        },
+        poolElement: loadPe(identifier),
       }),
       { ppid: ASAP },
     );

@@ -115,3 +115,19 @@ export function pe(
     ...overrides,
   };
 }
+
+/**
+ * A PE of a benchmark's load: registered for an hour (longer than any run), each on a port of
+ * its own so that the handlespace keeps them apart.
+ */
+export function loadPe(identifier: number): PoolElementParameter {
+  return pe(identifier, {
+    registrationLife: 3_600_000,
+    userTransport: {
+      protocol: "tcp",
+      port: 10000 + (identifier % 50000),
+      transportUse: "data",
+      addresses: ["127.0.0.1"],
+    },
+  });
+}
