@@ -6,6 +6,7 @@
  */
 
 import { setImmediate } from "node:timers";
+import { type QueuedTimer, TimerQueue } from "./timer_queue.ts";
 
 /** An opaque handle of a timer of an {@linkcode SctpClock}. */
 export type SctpTimerHandle = unknown;
@@ -36,8 +37,59 @@ export interface SctpClock {
   queueMicrotask(callback: () => void): void;
 }
 
+/** How early (ms) a timer may run: the runtime's timers count whole milliseconds. */
+const EARLY = 0.5;
+
 /**
- * The runtime's clock: `performance.now()` and the global timers.
+ * The timers of every SCTP stack on the runtime's clock, in one {@linkcode TimerQueue} under one
+ * runtime timer armed for the earliest of them.
+ */
+class RuntimeTimers {
+  #queue = new TimerQueue();
+  #handle: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Infinity;
+
+  setTimeout(callback: () => void, delay: number): QueuedTimer {
+    const time = performance.now() + (delay > 0 ? delay : 0);
+    const timer = this.#queue.add(time, callback);
+    if (time < this.#armedFor) this.#arm(time);
+    return timer;
+  }
+
+  clearTimeout(handle: SctpTimerHandle): void {
+    if (!(handle instanceof Object) || !("seq" in handle)) return;
+    this.#queue.cancel(handle as QueuedTimer);
+    // No runtime timer is left pending for timers that no longer exist.
+    if (this.#queue.size === 0 && this.#handle !== undefined) {
+      clearTimeout(this.#handle);
+      this.#handle = undefined;
+      this.#armedFor = Infinity;
+    }
+  }
+
+  #arm(time: number): void {
+    if (this.#handle !== undefined) clearTimeout(this.#handle);
+    this.#armedFor = time;
+    this.#handle = setTimeout(this.#fire, Math.max(0, time - performance.now()));
+  }
+
+  #fire = (): void => {
+    this.#handle = undefined;
+    this.#armedFor = Infinity;
+    try {
+      this.#queue.runDue(performance.now() + EARLY);
+    } finally {
+      const next = this.#queue.next;
+      if (next !== Infinity && this.#handle === undefined) this.#arm(next);
+    }
+  };
+}
+
+const runtimeTimers = new RuntimeTimers();
+
+/**
+ * The runtime's clock: `performance.now()`, and timers kept in one {@linkcode TimerQueue} for
+ * all SCTP stacks of the process under a single runtime timer.
  *
  * @example
  * ```ts
@@ -48,8 +100,8 @@ export interface SctpClock {
  */
 export const systemClock: SctpClock = {
   now: () => performance.now(),
-  setTimeout: (callback, delay) => setTimeout(callback, delay),
-  clearTimeout: (handle) => clearTimeout(handle as number | undefined),
+  setTimeout: (callback, delay) => runtimeTimers.setTimeout(callback, delay),
+  clearTimeout: (handle) => runtimeTimers.clearTimeout(handle),
   setImmediate: (callback) => {
     setImmediate(callback);
   },

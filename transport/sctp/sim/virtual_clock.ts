@@ -6,12 +6,7 @@
  */
 
 import type { SctpClock, SctpTimerHandle } from "../clock.ts";
-
-interface Entry {
-  time: number;
-  seq: number;
-  callback: (() => void) | undefined;
-}
+import { type QueuedTimer, TimerQueue } from "../timer_queue.ts";
 
 /**
  * An {@linkcode SctpClock} whose time only moves when it is told to: {@linkcode VirtualClock.step}
@@ -30,8 +25,7 @@ interface Entry {
  */
 export class VirtualClock implements SctpClock {
   #now: number;
-  #seq = 0;
-  #heap: Entry[] = [];
+  #timers = new TimerQueue();
   #micro: (() => void)[] = [];
   #immediate: (() => void)[] = [];
 
@@ -47,20 +41,12 @@ export class VirtualClock implements SctpClock {
 
   /** Runs `callback` at `now() + delay` (a negative or invalid delay counts as 0). */
   setTimeout(callback: () => void, delay: number): SctpTimerHandle {
-    const entry: Entry = {
-      time: this.#now + (delay > 0 ? delay : 0),
-      seq: this.#seq++,
-      callback,
-    };
-    this.#push(entry);
-    return entry;
+    return this.#timers.add(this.#now + (delay > 0 ? delay : 0), callback);
   }
 
   /** Cancels a timer. */
   clearTimeout(handle: SctpTimerHandle): void {
-    if (handle !== null && typeof handle === "object" && "callback" in handle) {
-      (handle as Entry).callback = undefined;
-    }
+    if (handle instanceof Object && "seq" in handle) this.#timers.cancel(handle as QueuedTimer);
   }
 
   /** Runs `callback` in the current instant, after the microtasks queued before it. */
@@ -80,8 +66,7 @@ export class VirtualClock implements SctpClock {
 
   /** When the earliest live timer is due (`Infinity`: none). */
   get next(): number {
-    this.#dropCancelled();
-    return this.#heap.length === 0 ? Infinity : this.#heap[0].time;
+    return this.#timers.next;
   }
 
   /** Runs the microtasks and immediates of the current instant; returns how many ran. */
@@ -115,12 +100,9 @@ export class VirtualClock implements SctpClock {
       return false;
     }
     if (next > this.#now) this.#now = next;
-    while (this.#heap.length > 0 && this.#heap[0].time <= this.#now) {
-      const entry = this.#pop();
-      const callback = entry.callback;
-      if (callback === undefined) continue;
-      entry.callback = undefined;
-      callback();
+    const now = this.#now;
+    for (let due = this.#timers.takeDue(now); due !== undefined; due = this.#timers.takeDue(now)) {
+      due();
       this.runNow();
     }
     return true;
@@ -136,46 +118,4 @@ export class VirtualClock implements SctpClock {
     }
     return i;
   }
-
-  #dropCancelled(): void {
-    while (this.#heap.length > 0 && this.#heap[0].callback === undefined) this.#pop();
-  }
-
-  #push(entry: Entry): void {
-    const heap = this.#heap;
-    let i = heap.length;
-    heap.push(entry);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(entry, heap[parent])) break;
-      heap[i] = heap[parent];
-      i = parent;
-    }
-    heap[i] = entry;
-  }
-
-  #pop(): Entry {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      const n = heap.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && before(heap[r], heap[l]) ? r : l;
-        if (!before(heap[c], last)) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-    }
-    return top;
-  }
-}
-
-function before(a: Entry, b: Entry): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
