@@ -70,7 +70,8 @@ function throwLater(error: unknown): void {
  * ```
  */
 export class AssociationEvents {
-  #records: ListenerRecord[] = [];
+  /** The listeners (made when the first registers). */
+  #records: ListenerRecord[] | undefined;
   #up = false;
   #terminal: AssociationEvent | undefined;
   #queueMicrotask: (callback: () => void) => void;
@@ -95,16 +96,16 @@ export class AssociationEvents {
   /** Registers a listener (see the class documentation); returns a function that removes it. */
   on(listener: (event: AssociationEvent) => void): () => void {
     const record: ListenerRecord = { listener, primed: false };
-    this.#records.push(record);
+    (this.#records ??= []).push(record);
     this.#queueMicrotask(() => {
-      if (record.primed || !this.#records.includes(record)) return;
+      if (record.primed || !this.#records!.includes(record)) return;
       record.primed = true;
       if (this.#up) this.#call(listener, { type: "communication-up" });
       if (this.#terminal !== undefined) this.#call(listener, this.#terminal);
     });
     return () => {
-      const i = this.#records.indexOf(record);
-      if (i >= 0) this.#records.splice(i, 1);
+      const i = this.#records!.indexOf(record);
+      if (i >= 0) this.#records!.splice(i, 1);
     };
   }
 
@@ -120,6 +121,7 @@ export class AssociationEvents {
     } else if (event.type === "communication-lost" || event.type === "shutdown") {
       this.#terminal = event;
     }
+    if (this.#records === undefined) return;
     for (const record of [...this.#records]) {
       if (!record.primed) {
         record.primed = true;

@@ -5,8 +5,16 @@
  * @module
  */
 
+/** The buffer of a channel with nothing buffered: shared, never written to. */
+const NO_ITEMS: unknown[] = [];
+
 /** Above this many taken items at the head, the buffer is compacted (when half is taken). */
 const COMPACT_AFTER = 1024;
+
+interface Receiver<T> {
+  resolve: (item: T | null) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * Options of a {@linkcode Channel}.
@@ -59,11 +67,17 @@ export interface ChannelOptions<T> {
  * ```
  */
 export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T> {
-  #items: T[] = [];
+  /** Buffered items from `#head` on (`NO_ITEMS` while empty). */
+  #items: T[] = NO_ITEMS as T[];
   #head = 0;
   #bufferedSize = 0;
-  #receivers: { resolve: (item: T | null) => void; reject: (error: unknown) => void }[] = [];
-  #readyWaiters: (() => void)[] = [];
+  /** The longest-waiting receiver (most channels have one at most): its promise's functions. */
+  #resolve: ((item: T | null) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  /** The receivers waiting after it, made when first needed. */
+  #receivers: Receiver<T>[] | undefined;
+  /** Producers waiting in {@linkcode Channel.ready}, made when first needed. */
+  #readyWaiters: (() => void)[] | undefined;
   #closed = false;
   #error: { error: unknown } | undefined;
   #size: ((item: T) => number) | undefined;
@@ -98,12 +112,14 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
    */
   push(item: T): boolean {
     if (this.#closed) return false;
-    const receiver = this.#receivers.shift();
-    if (receiver !== undefined) {
-      receiver.resolve(item);
+    const resolve = this.#resolve;
+    if (resolve !== undefined) {
+      this.#nextReceiver();
+      resolve(item);
       return true;
     }
-    this.#items.push(item);
+    if ((this.#items as unknown[]) === NO_ITEMS) this.#items = [item];
+    else this.#items.push(item);
     this.#bufferedSize += this.#size === undefined ? 1 : this.#size(item);
     return true;
   }
@@ -117,7 +133,21 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
     if (this.#closed) {
       return this.#error === undefined ? Promise.resolve(null) : Promise.reject(this.#error.error);
     }
-    return new Promise((resolve, reject) => this.#receivers.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      if (this.#resolve === undefined) {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      } else {
+        (this.#receivers ??= []).push({ resolve, reject });
+      }
+    });
+  }
+
+  /** The longest-waiting receiver was served: the next one takes its place. */
+  #nextReceiver(): void {
+    const next = this.#receivers?.shift();
+    this.#resolve = next?.resolve;
+    this.#reject = next?.reject;
   }
 
   /** The next buffered item without waiting, or `undefined` when none is buffered. */
@@ -128,7 +158,7 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
   #take(): T {
     const item = this.#items[this.#head++];
     if (this.#head === this.#items.length) {
-      this.#items = [];
+      this.#items = NO_ITEMS as T[];
       this.#head = 0;
     } else if (this.#head > COMPACT_AFTER && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
@@ -148,17 +178,22 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
     if (this.#closed) return;
     this.#closed = true;
     if (error !== undefined) this.#error = { error };
-    for (const receiver of this.#receivers.splice(0)) {
-      if (error === undefined) receiver.resolve(null);
-      else receiver.reject(error);
+    while (this.#resolve !== undefined) {
+      const resolve = this.#resolve;
+      const reject = this.#reject!;
+      this.#nextReceiver();
+      if (error === undefined) resolve(null);
+      else reject(error);
     }
     this.#wakeReady();
   }
 
   /** Removes every buffered item and returns them, oldest first (to drop or dispose of them). */
   drain(): T[] {
-    const items = this.#head === 0 ? this.#items : this.#items.slice(this.#head);
-    this.#items = [];
+    const items = this.#head === 0 && (this.#items as unknown[]) !== NO_ITEMS
+      ? this.#items
+      : this.#items.slice(this.#head);
+    this.#items = NO_ITEMS as T[];
     this.#head = 0;
     this.#bufferedSize = 0;
     this.#wakeReady();
@@ -171,11 +206,11 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
    */
   ready(): Promise<void> {
     if (this.#closed || this.#bufferedSize <= this.#highWaterMark) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+    return new Promise((resolve) => (this.#readyWaiters ??= []).push(resolve));
   }
 
   #wakeReady(): void {
-    if (this.#readyWaiters.length === 0) return;
+    if (this.#readyWaiters === undefined || this.#readyWaiters.length === 0) return;
     for (const wake of this.#readyWaiters.splice(0)) wake();
   }
 

@@ -155,3 +155,22 @@ Deno.test("a long queue keeps its order while taken items are compacted away", a
   for (let i = 3000; i < 6000; i++) assert.equal(channel.poll(), i);
   assert.equal(channel.length, 0);
 });
+
+Deno.test("many waiters are served in order, and close ends every one left", async () => {
+  const channel = new Channel<number>();
+  const waiters = [channel.receive(), channel.receive(), channel.receive(), channel.receive()];
+  channel.push(1);
+  channel.push(2);
+  channel.close();
+  assert.deepEqual(await within(Promise.all(waiters), "waiters"), [1, 2, null, null]);
+
+  const failing = new Channel<number>();
+  const a = failing.receive();
+  const b = failing.receive();
+  const c = failing.receive();
+  failing.push(7);
+  failing.close(new Error("gone"));
+  assert.equal(await a, 7);
+  await assert.rejects(b, /gone/);
+  await assert.rejects(c, /gone/);
+});

@@ -19,7 +19,7 @@ function setup(streams = 2, maxMessageSize = 1000) {
     inboundStreams: streams,
     maxMessageSize,
     overhead: 100,
-    deliver: (m) => got.push(m),
+    sink: got,
   });
   return { r, got };
 }

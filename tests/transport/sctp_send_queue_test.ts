@@ -26,7 +26,7 @@ Deno.test(
     assert.equal(q.peekPending()!.tsn, 0);
     assert.equal(q.takePending()!.tsn, 501);
     assert.equal(q.takePending(), undefined);
-    assert.deepEqual(q.outstanding.slice(q.head).map((c) => c.tsn), [500, 501]);
+    assert.deepEqual(q.outstanding.slice(q.head, q.end).map((c) => c.tsn), [500, 501]);
   },
 );
 
@@ -63,3 +63,30 @@ Deno.test("sctp send queue: a cumulative ack frees buffered bytes, in TSN order"
   assert.equal(q.empty, true);
   assert.equal(q.bufferedBytes, 0);
 });
+
+Deno.test(
+  "sctp send queue: acknowledged chunks are let go, and an emptied queue starts over",
+  sanitized,
+  () => {
+    const q = new SendQueue(1);
+    for (let i = 0; i < 3; i++) q.enqueue(3, 0, i, 0, new Uint8Array(1));
+    q.takePending();
+    q.takePending();
+    assert.equal(q.head, 0);
+    assert.equal(q.end, 2);
+    q.ackCumulative(1, () => {});
+    // The acknowledged chunk's slot no longer holds it (nor its payload).
+    assert.equal(q.outstanding[0], undefined);
+    assert.deepEqual(q.outstanding.slice(q.head, q.end).map((c) => c.tsn), [2]);
+    assert.equal(q.peekPending()!.ssn, 2, "the queued chunk waits behind the outstanding one");
+    q.takePending();
+    q.ackCumulative(3, () => {});
+    assert.equal(q.empty, true);
+    assert.equal(q.head, 0, "an empty queue starts over at the front");
+    assert.equal(q.end, 0);
+    q.enqueue(3, 0, 3, 0, new Uint8Array(1));
+    assert.equal(q.takePending()!.tsn, 4);
+    assert.equal(q.oldest!.tsn, 4);
+    assert.equal(q.head, 0);
+  },
+);

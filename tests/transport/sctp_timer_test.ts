@@ -83,3 +83,19 @@ Deno.test(
     assert.equal(timer.expirations, 0);
   },
 );
+
+Deno.test(
+  "sctp timer: one expiry function serves many timers, told the owner and the timer",
+  sanitized,
+  () => {
+    const clock = new VirtualClock();
+    const fired: [unknown, SctpTimer][] = [];
+    const onExpiry = (owner: unknown, timer: SctpTimer) => fired.push([owner, timer]);
+    const a = new SctpTimer(clock, onExpiry, undefined, "a");
+    const b = new SctpTimer(clock, onExpiry, undefined, "b");
+    b.start(100);
+    a.start(200);
+    run(clock, 10_000);
+    assert.deepEqual(fired, [["b", b], ["a", a]]);
+  },
+);

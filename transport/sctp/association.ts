@@ -115,6 +115,45 @@ export interface AssociationStart {
  */
 const HELD_OVERHEAD = 256;
 const EMPTY = new Uint8Array(0);
+type Expiry = (owner: unknown, timer: SctpTimer) => void;
+let onInitExpiry: Expiry;
+let onShutdownExpiry: Expiry;
+let onSackExpiry: Expiry;
+let onT3Expiry: Expiry;
+let onHeartbeatExpiry: Expiry;
+
+/** What a message held for the application costs of the receive buffer. */
+function heldSize(m: ReceivedMessage): number {
+  return m.data.length + HELD_OVERHEAD;
+}
+
+/**
+ * A copy of a per-stream table with room for `stream`, new streams at 0: exactly as long as
+ * needed (an array grown by `push` would keep room for 17).
+ */
+function grownTable(table: readonly number[], stream: number): number[] {
+  const grown = new Array<number>(stream + 1).fill(0);
+  for (let i = 0; i < table.length; i++) grown[i] = table[i];
+  return grown;
+}
+
+/** A stream table before any stream was used: never written to. */
+const NO_STREAMS: number[] = [];
+/** What `close()` returns once nothing is left to wait for. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * Packet builders shared by every association of the process, one per MTU: a packet is built
+ * and copied out synchronously, with no other code running in between, so one buffer serves
+ * all associations instead of one each.
+ */
+const builders = new Map<number, PacketBuilder>();
+
+function builderFor(mtu: number): PacketBuilder {
+  let b = builders.get(mtu);
+  if (b === undefined) builders.set(mtu, b = new PacketBuilder(mtu));
+  return b;
+}
 
 /**
  * An SCTP association over UDP. Created by the endpoint (`connectSctp`, `listenSctp`), never
@@ -145,7 +184,8 @@ export class SctpAssociation implements Association {
   #inboundStreams = 0;
   #errors = 0;
   // Sending
-  #ssn: Uint16Array = new Uint16Array(0);
+  /** The next SSN per outbound stream, grown to the highest stream used (none used: empty). */
+  #ssn: number[] = NO_STREAMS;
   #queue = new SendQueue(0);
   #peerWindow = 0;
   #highestAcked = 0;
@@ -159,7 +199,8 @@ export class SctpAssociation implements Association {
   #retransmitCount = 0;
   #timeouts = 0;
   #fastRetransmits = 0;
-  #sendWaiters: (() => void)[] = [];
+  /** Senders waiting for room in the send buffer (made when first needed). */
+  #sendWaiters: (() => void)[] | undefined;
   #flushScheduled = false;
   #urgentFlushScheduled = false;
   /** SACKs handled since the last flush: each is one Max.Burst opportunity. */
@@ -171,10 +212,7 @@ export class SctpAssociation implements Association {
    * Messages the application has not read yet, each costing its bytes plus its objects. No
    * high-water mark: the receive window (which counts them) holds the peer back.
    */
-  #inbox: Channel<ReceivedMessage> = new Channel({
-    size: (m) => m.data.length + HELD_OVERHEAD,
-    onTake: () => this.#onInboxTake(),
-  });
+  #inbox: Channel<ReceivedMessage> = new Channel({ size: heldSize });
   #sackTimer: SctpTimer;
   /** Where SACKs go: the source of the latest DATA (RFC 9260, 6.4); undefined: the current path. */
   #sackPath: Path | undefined;
@@ -186,14 +224,15 @@ export class SctpAssociation implements Association {
   #initPacket: { chunk: number; value: Uint8Array; tag: number } | undefined;
   /** T2-shutdown: SHUTDOWN or SHUTDOWN ACK (made when first needed). */
   #t2: SctpTimer | undefined;
-  #closeWaiters: (() => void)[] = [];
+  /** Callers of `close()` waiting for the end (made when first needed). */
+  #closeWaiters: (() => void)[] | undefined;
 
   get #initTimer(): SctpTimer {
-    return this.#t1 ??= new SctpTimer(this.#clock, () => this.#onInitTimeout());
+    return this.#t1 ??= new SctpTimer(this.#clock, onInitExpiry, undefined, this);
   }
 
   get #shutdownTimer(): SctpTimer {
-    return this.#t2 ??= new SctpTimer(this.#clock, () => this.#onShutdownTimeout());
+    return this.#t2 ??= new SctpTimer(this.#clock, onShutdownExpiry, undefined, this);
   }
   #connectSettle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   /**
@@ -205,20 +244,41 @@ export class SctpAssociation implements Association {
   #localInitialTsn = 0;
   #done = false;
   /** Resolves once what the end released (the endpoint's sockets, if it was the last) closed. */
-  #released: Promise<void> = Promise.resolve();
+  #released: Promise<void> = RESOLVED;
+
+  static {
+    // The timers' expiry functions, one for all associations (not a closure per timer): each
+    // timer's owner is its association; a path's timers are found among its paths.
+    onInitExpiry = (a) => (a as SctpAssociation).#onInitTimeout();
+    onShutdownExpiry = (a) => (a as SctpAssociation).#onShutdownTimeout();
+    onSackExpiry = (a) => (a as SctpAssociation).#onSackTimeout();
+    onT3Expiry = (a, timer) => {
+      const self = a as SctpAssociation;
+      for (const p of self.#paths) {
+        if (p.t3 === timer) return self.#onT3(p);
+      }
+    };
+    onHeartbeatExpiry = (a, timer) => {
+      const self = a as SctpAssociation;
+      for (const p of self.#paths) {
+        if (p.heartbeat === timer) return self.#heartbeat(p);
+      }
+    };
+  }
 
   /** Creates an association; the endpoint starts it. */
   constructor(host: AssociationHost, config: SctpConfig, start: AssociationStart) {
     this.#host = host;
     this.#clock = host.clock ?? systemClock;
     const clock = this.#clock;
-    this.#events = new AssociationEvents({
-      queueMicrotask: (callback) => clock.queueMicrotask(callback),
-    });
+    // The runtime's clock queues microtasks as the events' default does: no closure for it.
+    this.#events = clock === systemClock
+      ? new AssociationEvents()
+      : new AssociationEvents({ queueMicrotask: (callback) => clock.queueMicrotask(callback) });
     this.config = config;
     this.#peerPort = start.peerPort;
-    this.#builder = new PacketBuilder(config.mtu);
-    this.#sackTimer = new SctpTimer(this.#clock, () => this.#onSackTimeout());
+    this.#builder = builderFor(config.mtu);
+    this.#sackTimer = new SctpTimer(this.#clock, onSackExpiry, undefined, this);
     this.#reassembly = this.#newReassembly();
     for (const a of start.peerAddresses) this.#addPath(a, start.peerUdpPort, false);
     this.#primary = this.#paths[0];
@@ -349,12 +409,16 @@ export class SctpAssociation implements Association {
       this.#queue.bufferedBytes > 0 &&
       this.#queue.bufferedBytes + data.length > this.config.sendBufferSize
     ) {
-      await new Promise<void>((resolve) => this.#sendWaiters.push(resolve));
+      await new Promise<void>((resolve) => (this.#sendWaiters ??= []).push(resolve));
       if (!this.#canSend()) throw new TransportError("closed", "Association is closed");
     }
     const unordered = options.unordered === true;
-    const ssn = unordered ? 0 : this.#ssn[stream];
-    if (!unordered) this.#ssn[stream] = (ssn + 1) & 0xffff;
+    let ssn = 0;
+    if (!unordered) {
+      const ssns = stream < this.#ssn.length ? this.#ssn : this.#growSsn(stream);
+      ssn = ssns[stream];
+      ssns[stream] = (ssn + 1) & 0xffff;
+    }
     const max = this.config.mtu - 12 - 16;
     const last = Math.max(1, Math.ceil(data.length / max));
     for (let i = 0; i < last; i++) {
@@ -373,9 +437,19 @@ export class SctpAssociation implements Association {
     else this.#scheduleFlush();
   }
 
+  /** Makes room in the SSN table for `stream` (each stream starts at SSN 0). */
+  #growSsn(stream: number): number[] {
+    return this.#ssn = grownTable(this.#ssn, stream);
+  }
+
   /** The next message, or null once the association has ended. */
   receive(): Promise<ReceivedMessage | null> {
-    return this.#inbox.receive();
+    const inbox = this.#inbox;
+    if (inbox.length === 0) return inbox.receive();
+    // A buffered message is taken: that may reopen the receive window.
+    const m = inbox.receive();
+    this.#onInboxTake();
+    return m;
   }
 
   /** Async iteration over received messages. */
@@ -402,7 +476,7 @@ export class SctpAssociation implements Association {
    */
   close(): Promise<void> {
     if (this.#ended()) return this.#released;
-    const done = new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
+    const done = new Promise<void>((resolve) => (this.#closeWaiters ??= []).push(resolve));
     if (this.#state === "cookie-wait" || this.#state === "cookie-echoed") {
       this.abort("Closed before the association was up");
     } else if (this.#state === "established") {
@@ -527,7 +601,7 @@ export class SctpAssociation implements Association {
     this.#peerWindow = p.peerWindow;
     this.#outboundStreams = Math.max(1, p.outboundStreams);
     this.#inboundStreams = Math.max(1, p.inboundStreams);
-    this.#ssn = new Uint16Array(this.#outboundStreams);
+    this.#ssn = NO_STREAMS;
     this.#reassembly = this.#newReassembly();
     this.#lastAdvertised = this.#window();
   }
@@ -721,7 +795,7 @@ export class SctpAssociation implements Association {
       inboundStreams: this.#inboundStreams,
       maxMessageSize: this.config.maxMessageSize,
       overhead: HELD_OVERHEAD,
-      deliver: (m) => this.#deliver(m),
+      sink: this.#inbox,
     });
   }
 
@@ -741,10 +815,6 @@ export class SctpAssociation implements Association {
         this.#current,
       );
     }
-  }
-
-  #deliver(m: ReceivedMessage): void {
-    this.#inbox.push(m);
   }
 
   /** The application read a buffered message: tell the peer if that reopened the window. */
@@ -770,21 +840,24 @@ export class SctpAssociation implements Association {
 
   // ---------------------------------------------------------------- sending DATA
 
-  #flushNow = (): void => {
-    this.#flushScheduled = false;
+  /**
+   * Runs a scheduled flush, urgent (a microtask) or not (an immediate): one function for both.
+   * Microtasks run before immediates, so while an urgent flush is scheduled it is the one
+   * running (were it not, both flushes would still run, each after it was asked for).
+   */
+  #flushTask: () => void = this.#runFlushTask.bind(this);
+
+  #runFlushTask(): void {
+    if (this.#urgentFlushScheduled) this.#urgentFlushScheduled = false;
+    else this.#flushScheduled = false;
     this.#flush();
-  };
+  }
 
   #scheduleUrgentFlush(): void {
     if (this.#urgentFlushScheduled) return;
     this.#urgentFlushScheduled = true;
-    this.#clock.queueMicrotask(this.#urgentFlushNow);
+    this.#clock.queueMicrotask(this.#flushTask);
   }
-
-  #urgentFlushNow = (): void => {
-    this.#urgentFlushScheduled = false;
-    this.#flush();
-  };
 
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
@@ -792,7 +865,7 @@ export class SctpAssociation implements Association {
     // After the current I/O callbacks and their promise chains, not in the next microtask:
     // an application that answers each message with `await send()` in a loop then has all its
     // messages bundled into a few packets instead of one packet (and one syscall) each.
-    this.#clock.setImmediate(this.#flushNow);
+    this.#clock.setImmediate(this.#flushTask);
   }
 
   /** Sends what congestion and flow control allow, bundling a pending SACK. */
@@ -858,7 +931,7 @@ export class SctpAssociation implements Association {
     // (RFC 9260, 7.2.4 step 3).
     const oneFree = this.#fastRetransmitPacket;
     this.#fastRetransmitPacket = false;
-    for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+    for (let i = this.#queue.head; i < this.#queue.end; i++) {
       const c = this.#queue.outstanding[i];
       if (!c.retransmit) continue;
       const target = this.#retransmitPath(c);
@@ -977,7 +1050,7 @@ export class SctpAssociation implements Association {
     let highestReported = cum;
     let g = 0;
     let ackedAhead = this.#gapAcked;
-    for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+    for (let i = this.#queue.head; i < this.#queue.end; i++) {
       const o = this.#queue.outstanding[i];
       const offset = (o.tsn - cum) >>> 0;
       while (g < sack.gaps.length && sack.gaps[g][1] < offset) g++;
@@ -1014,7 +1087,7 @@ export class SctpAssociation implements Association {
     const missingBelow = wasInFastRecovery && cumAdvanced ? highestReported : highestNewlyAcked;
     let fastRetransmit = false;
     if (sack.gaps.length > 0) {
-      for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+      for (let i = this.#queue.head; i < this.#queue.end; i++) {
         const o = this.#queue.outstanding[i];
         if (!tsnLt(o.tsn, missingBelow)) break;
         if (o.acked || !o.inFlight) continue;
@@ -1059,8 +1132,12 @@ export class SctpAssociation implements Association {
         this.#startT3(p);
       }
     }
-    if (this.#sendWaiters.length > 0 && this.#queue.bufferedBytes < this.config.sendBufferSize) {
-      for (const w of this.#sendWaiters.splice(0)) w();
+    const waiters = this.#sendWaiters;
+    if (
+      waiters !== undefined && waiters.length > 0 &&
+      this.#queue.bufferedBytes < this.config.sendBufferSize
+    ) {
+      for (const w of waiters.splice(0)) w();
     }
     this.#scheduleFlush();
   }
@@ -1078,7 +1155,7 @@ export class SctpAssociation implements Association {
     this.#timeouts++;
     p.reduceOnTimeout();
     let marked = 0;
-    for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+    for (let i = this.#queue.head; i < this.#queue.end; i++) {
       const o = this.#queue.outstanding[i];
       if (o.path !== p || !o.inFlight) continue;
       o.inFlight = false;
@@ -1136,7 +1213,7 @@ export class SctpAssociation implements Association {
         address: { hostname: next.address, port: this.#peerPort },
       });
       // Move what is waiting for retransmission on the failed path to the new one now.
-      for (let i = this.#queue.head; i < this.#queue.outstanding.length; i++) {
+      for (let i = this.#queue.head; i < this.#queue.end; i++) {
         const o = this.#queue.outstanding[i];
         if (!o.acked && o.inFlight && o.path !== undefined && !o.path.active) {
           o.path.flight -= o.payload.length;
@@ -1193,11 +1270,11 @@ export class SctpAssociation implements Association {
       return;
     }
     p.heartbeatNonce = this.#host.random();
-    p.heartbeatSentAt = this.#clock.now();
     p.heartbeatPending = true;
     const info = new Uint8Array(16);
     const view = new DataView(info.buffer);
-    view.setFloat64(0, p.heartbeatSentAt);
+    // The time it was sent travels in the HEARTBEAT and comes back in its ACK.
+    view.setFloat64(0, this.#clock.now());
     view.setUint32(8, this.#paths.indexOf(p));
     view.setUint32(12, p.heartbeatNonce);
     this.#sendControl(ChunkType.Heartbeat, 0, parameter(InitParameter.HeartbeatInfo, info), p);
@@ -1298,9 +1375,14 @@ export class SctpAssociation implements Association {
 
   #addPath(address: string, udpPort: number, confirmed: boolean): Path {
     const p = new SctpPath(address, udpPort, this.config, confirmed);
-    p.t3 = new SctpTimer(this.#clock, () => this.#onT3(p), p.rto);
-    p.heartbeat = new SctpTimer(this.#clock, () => this.#heartbeat(p), p.rto);
-    this.#paths.push(p);
+    p.t3 = new SctpTimer(this.#clock, onT3Expiry, p.rto, this);
+    p.heartbeat = new SctpTimer(this.#clock, onHeartbeatExpiry, p.rto, this);
+    // A new array of the exact length (`push` would leave room for 17): paths are few, and
+    // added rarely.
+    const paths = new Array<Path>(this.#paths.length + 1);
+    for (let i = 0; i < this.#paths.length; i++) paths[i] = this.#paths[i];
+    paths[this.#paths.length] = p;
+    this.#paths = paths;
     return p;
   }
 
@@ -1352,10 +1434,10 @@ export class SctpAssociation implements Association {
     // Remembered for listeners registered later (nobody listens to a failed connect).
     this.#emit(event);
     this.#inbox.close();
-    for (const w of this.#sendWaiters.splice(0)) w();
+    if (this.#sendWaiters !== undefined) { for (const w of this.#sendWaiters.splice(0)) w(); }
     // close() resolves once the endpoint's sockets are closed too, when this ended its last
     // association (the endpoint of connectSctp): nothing of it is left pending then.
-    const closeWaiters = this.#closeWaiters.splice(0);
+    const closeWaiters = this.#closeWaiters?.splice(0) ?? [];
     const wake = () => {
       for (const w of closeWaiters) w();
     };

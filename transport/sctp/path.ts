@@ -82,8 +82,6 @@ export class SctpPath {
   t3!: SctpTimer;
   /** The HEARTBEAT timer, set by the association. */
   heartbeat!: SctpTimer;
-  /** When the HEARTBEAT waiting for its ACK was sent. */
-  heartbeatSentAt = 0;
   /** A HEARTBEAT is waiting for its ACK. */
   heartbeatPending = false;
   /** The nonce of that HEARTBEAT. */

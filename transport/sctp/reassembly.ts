@@ -25,6 +25,15 @@ interface Partial {
   unordered: boolean;
 }
 
+/** Where a {@linkcode Reassembly} hands complete messages: a queue, or an array in tests. */
+export interface MessageSink {
+  /** Takes one complete message, in delivery order. */
+  push(m: ReceivedMessage): unknown;
+}
+
+/** A stream table before any ordered message arrived: never written to. */
+const NO_STREAMS: number[] = [];
+
 /**
  * Reassembly of one association's inbound messages.
  *
@@ -32,38 +41,40 @@ interface Partial {
  * ```ts
  * import { Reassembly } from "./reassembly.ts";
  * import { DataFlag } from "./chunks.ts";
- * const got: Uint8Array[] = [];
- * const r = new Reassembly({ inboundStreams: 1, maxMessageSize: 1 << 20, deliver: (m) => got.push(m.data) });
+ * import type { ReceivedMessage } from "../types.ts";
+ * const got: ReceivedMessage[] = [];
+ * const r = new Reassembly({ inboundStreams: 1, maxMessageSize: 1 << 20, sink: got });
  * r.push(DataFlag.Begin, 0, 0, 0, new Uint8Array([1]));
  * r.push(DataFlag.End, 0, 0, 0, new Uint8Array([2]));
- * got; // [Uint8Array [1, 2]]
+ * got[0].data; // Uint8Array [1, 2]
  * ```
  */
 export class Reassembly {
   #partial: Partial | undefined;
-  #nextSsn: Uint16Array;
+  #streams: number;
+  /** The next SSN per inbound stream, grown to the highest stream used. */
+  #nextSsn: number[] = NO_STREAMS;
   /** Ordered messages held back per inbound stream, made when a stream first needs one. */
-  #stashed: (Map<number, ReceivedMessage> | undefined)[];
+  #stashed: (Map<number, ReceivedMessage> | undefined)[] | undefined;
   #stashedBytes = 0;
   #maxMessageSize: number;
   #overhead: number;
-  #deliver: (m: ReceivedMessage) => void;
+  #sink: MessageSink;
 
   /**
-   * Reassembly for `inboundStreams` streams, handing complete messages to `deliver`; a message
+   * Reassembly for `inboundStreams` streams, handing complete messages to `sink`; a message
    * held back for ordering costs its length plus `overhead` bytes.
    */
   constructor(options: {
     inboundStreams: number;
     maxMessageSize: number;
-    deliver: (m: ReceivedMessage) => void;
+    sink: MessageSink;
     overhead?: number;
   }) {
-    this.#nextSsn = new Uint16Array(options.inboundStreams);
-    this.#stashed = new Array(options.inboundStreams);
+    this.#streams = options.inboundStreams;
     this.#maxMessageSize = options.maxMessageSize;
     this.#overhead = options.overhead ?? 0;
-    this.#deliver = options.deliver;
+    this.#sink = options.sink;
   }
 
   /** Bytes held: fragments of the message being reassembled and messages held back. */
@@ -119,29 +130,40 @@ export class Reassembly {
   }
 
   #complete(m: ReceivedMessage, ssn: number): ReassemblyFault | undefined {
-    if (m.stream >= this.#nextSsn.length) return "invalid-stream";
+    const stream = m.stream;
+    if (stream >= this.#streams) return "invalid-stream";
     if (m.unordered) {
-      this.#deliver(m);
+      this.#sink.push(m);
       return undefined;
     }
-    const stash = this.#stashed[m.stream];
-    if (ssn !== this.#nextSsn[m.stream]) {
-      (stash ?? (this.#stashed[m.stream] = new Map())).set(ssn, m);
+    const nextSsn = stream < this.#nextSsn.length ? this.#nextSsn : this.#grow(stream);
+    const stash = this.#stashed?.[stream];
+    if (ssn !== nextSsn[stream]) {
+      const stashed = this.#stashed ??= [];
+      (stash ?? (stashed[stream] = new Map())).set(ssn, m);
       this.#stashedBytes += m.data.length + this.#overhead;
       return undefined;
     }
-    this.#deliver(m);
+    this.#sink.push(m);
     let next = (ssn + 1) & 0xffff;
     while (stash !== undefined && stash.size > 0) {
       const s = stash.get(next);
       if (s === undefined) break;
       stash.delete(next);
       this.#stashedBytes -= s.data.length + this.#overhead;
-      this.#deliver(s);
+      this.#sink.push(s);
       next = (next + 1) & 0xffff;
     }
-    this.#nextSsn[m.stream] = next;
+    nextSsn[stream] = next;
     return undefined;
+  }
+
+  /** Makes room in the SSN table for `stream` (each stream starts at SSN 0). */
+  #grow(stream: number): number[] {
+    const old = this.#nextSsn;
+    const table = new Array<number>(stream + 1).fill(0);
+    for (let i = 0; i < old.length; i++) table[i] = old[i];
+    return this.#nextSsn = table;
   }
 }
 

@@ -46,6 +46,11 @@ const MAX_GAPS = 100;
  */
 let scratch = new Uint32Array(64);
 
+/** No chunk held (most trackers, most of the time): shared, never written to. */
+const NO_HELD: ReadonlyMap<number, HeldChunk> = new Map();
+/** No duplicate to report: shared, never written to. */
+const NO_DUPLICATES: readonly number[] = [];
+
 /**
  * Receive tracking and SACK building.
  *
@@ -62,9 +67,11 @@ let scratch = new Uint32Array(64);
  */
 export class ReceiveTracker {
   #cumTsn: number;
-  #held = new Map<number, HeldChunk>();
+  /** Chunks held above the cumulative TSN (`NO_HELD` until the first one). */
+  #held: Map<number, HeldChunk> = NO_HELD as Map<number, HeldChunk>;
   #heldBytes = 0;
-  #duplicates: number[] = [];
+  /** Duplicates to report (`NO_DUPLICATES` when none). */
+  #duplicates: number[] = NO_DUPLICATES as number[];
   /** A SACK is owed. */
   needed = false;
   /** It is owed now, not after the delayed SACK time. */
@@ -126,6 +133,7 @@ export class ReceiveTracker {
   /** Classifies an arriving TSN; a duplicate is recorded for the next SACK. */
   classify(tsn: number): TsnClass {
     if (tsnLe(tsn, this.#cumTsn) || this.#held.has(tsn)) {
+      if (this.#duplicates === NO_DUPLICATES) this.#duplicates = [];
       if (this.#duplicates.length < MAX_DUPLICATES) this.#duplicates.push(tsn);
       return "duplicate";
     }
@@ -136,6 +144,7 @@ export class ReceiveTracker {
 
   /** Holds a chunk above cumTsn + 1. */
   hold(tsn: number, chunk: HeldChunk): void {
+    if (this.#held === NO_HELD) this.#held = new Map();
     this.#held.set(tsn, chunk);
     this.#heldBytes += chunk.payload.length + this.#overhead;
   }
@@ -211,7 +220,7 @@ export class ReceiveTracker {
       gaps: this.gaps(),
       duplicates: this.#duplicates,
     });
-    if (this.#duplicates.length > 0) this.#duplicates = [];
+    if (this.#duplicates.length > 0) this.#duplicates = NO_DUPLICATES as number[];
     this.needed = false;
     this.urgent = false;
     this.#packetsSinceSack = 0;

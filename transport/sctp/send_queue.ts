@@ -46,8 +46,16 @@ export interface OutChunk {
   timedOut: boolean;
 }
 
+/** Above this many slots, an array emptied by acknowledgements is let go rather than reused. */
+const KEEP_SLOTS = 64;
+
 /**
  * Queued and outstanding DATA chunks.
+ *
+ * Both live in one array, in the order they were queued, which is also the order they are sent
+ * and of their TSNs: `[head, end)` is outstanding, `[end, queued)` waits to be sent. A slot is
+ * cleared once its chunk is acknowledged, and the array is reused from its start once it is
+ * empty, so that an idle association holds no chunk it sent and no new array per message.
  *
  * @example
  * ```ts
@@ -61,10 +69,14 @@ export interface OutChunk {
  */
 export class SendQueue {
   #nextTsn: number;
-  #pending: OutChunk[] = [];
-  #pendingHead = 0;
-  #outstanding: OutChunk[] = [];
-  #outstandingHead = 0;
+  /** Outstanding chunks, then queued ones; cleared slots below `#head`. */
+  #chunks: (OutChunk | undefined)[] = [];
+  /** The oldest outstanding chunk. */
+  #head = 0;
+  /** The first chunk not yet sent. */
+  #end = 0;
+  /** One past the last chunk queued. */
+  #queued = 0;
   #bufferedBytes = 0;
 
   /** A queue whose first chunk sent gets TSN `initialTsn`. */
@@ -89,28 +101,35 @@ export class SendQueue {
 
   /** Nothing queued and nothing outstanding. */
   get empty(): boolean {
-    return this.#pendingHead === this.#pending.length &&
-      this.#outstandingHead === this.#outstanding.length;
+    return this.#head === this.#queued;
   }
 
-  /** Chunks outstanding: `outstanding[i]` for `head <= i < outstanding.length`, in TSN order. */
+  /**
+   * Chunks outstanding: `outstanding[i]` for `head <= i < end`, in TSN order (the array holds
+   * other entries outside that range).
+   */
   get outstanding(): readonly OutChunk[] {
-    return this.#outstanding;
+    return this.#chunks as readonly OutChunk[];
   }
 
   /** Index of the oldest outstanding chunk in {@linkcode SendQueue.outstanding}. */
   get head(): number {
-    return this.#outstandingHead;
+    return this.#head;
+  }
+
+  /** One past the index of the newest outstanding chunk in {@linkcode SendQueue.outstanding}. */
+  get end(): number {
+    return this.#end;
   }
 
   /** The oldest outstanding chunk. */
   get oldest(): OutChunk | undefined {
-    return this.#outstanding[this.#outstandingHead];
+    return this.#head < this.#end ? this.#chunks[this.#head] : undefined;
   }
 
   /** Queues a chunk (its bytes count as buffered from now). */
   enqueue(flags: number, stream: number, ssn: number, ppid: number, payload: Uint8Array): void {
-    this.#pending.push({
+    const c: OutChunk = {
       tsn: 0,
       flags,
       stream,
@@ -127,27 +146,26 @@ export class SendQueue {
       retransmit: false,
       fastRetransmitted: false,
       timedOut: false,
-    });
+    };
+    if (this.#queued < this.#chunks.length) this.#chunks[this.#queued] = c;
+    // One slot, reused, is all that an association sending a message at a time needs.
+    else if (this.#queued === 0) this.#chunks = [c];
+    else this.#chunks.push(c);
+    this.#queued++;
     this.#bufferedBytes += payload.length;
   }
 
   /** The next queued chunk, not yet sent. */
   peekPending(): OutChunk | undefined {
-    return this.#pending[this.#pendingHead];
+    return this.#end < this.#queued ? this.#chunks[this.#end] : undefined;
   }
 
   /** Takes the next queued chunk to send it: it gets the next TSN and is outstanding. */
   takePending(): OutChunk | undefined {
-    const c = this.#pending[this.#pendingHead];
-    if (c === undefined) return undefined;
-    this.#pendingHead++;
-    if (this.#pendingHead > 256 && this.#pendingHead * 2 > this.#pending.length) {
-      this.#pending = this.#pending.slice(this.#pendingHead);
-      this.#pendingHead = 0;
-    }
+    if (this.#end === this.#queued) return undefined;
+    const c = this.#chunks[this.#end++]!;
     c.tsn = this.#nextTsn;
     this.#nextTsn = (this.#nextTsn + 1) >>> 0;
-    this.#outstanding.push(c);
     return c;
   }
 
@@ -156,17 +174,23 @@ export class SendQueue {
    * in TSN order.
    */
   ackCumulative(cum: number, acked: (c: OutChunk) => void): void {
-    const out = this.#outstanding;
-    while (this.#outstandingHead < out.length) {
-      const c = out[this.#outstandingHead];
+    const chunks = this.#chunks;
+    while (this.#head < this.#end) {
+      const c = chunks[this.#head]!;
       if (!tsnLe(c.tsn, cum)) break;
-      this.#outstandingHead++;
+      chunks[this.#head++] = undefined;
       this.#bufferedBytes -= c.payload.length;
       acked(c);
     }
-    if (this.#outstandingHead > 512 && this.#outstandingHead * 2 > out.length) {
-      this.#outstanding = out.slice(this.#outstandingHead);
-      this.#outstandingHead = 0;
+    if (this.#head === this.#queued) {
+      // Empty: start over at the front of the array (a large one is let go).
+      this.#head = this.#end = this.#queued = 0;
+      if (chunks.length > KEEP_SLOTS) this.#chunks = [];
+    } else if (this.#head > 512 && this.#head * 2 > this.#queued) {
+      this.#chunks = chunks.slice(this.#head, this.#queued);
+      this.#end -= this.#head;
+      this.#queued -= this.#head;
+      this.#head = 0;
     }
   }
 }

@@ -34,7 +34,9 @@ import type { RtoEstimator } from "./rto.ts";
  */
 export class SctpTimer {
   #clock: SctpClock;
-  #onExpiry: () => void;
+  #onExpiry: (owner: unknown, timer: SctpTimer) => void;
+  /** What `onExpiry` is told of: one function can then serve the timers of many owners. */
+  #owner: unknown;
   #handle: SctpTimerHandle | undefined;
   /** When the clock's timer fires (ms). */
   #armedFor = 0;
@@ -44,11 +46,21 @@ export class SctpTimer {
   /** The RTO it runs on: the default duration, and what {@linkcode SctpTimer.backoff} doubles. */
   rto: RtoEstimator | undefined;
 
-  /** A stopped timer that calls `onExpiry` when it expires. */
-  constructor(clock: SctpClock, onExpiry: () => void, rto?: RtoEstimator) {
+  /**
+   * A stopped timer that calls `onExpiry(owner, timer)` when it expires. A function shared by
+   * many timers, told which owner and timer expired, costs nothing per timer where a closure
+   * for each would.
+   */
+  constructor(
+    clock: SctpClock,
+    onExpiry: (owner: unknown, timer: SctpTimer) => void,
+    rto?: RtoEstimator,
+    owner?: unknown,
+  ) {
     this.#clock = clock;
     this.#onExpiry = onExpiry;
     this.rto = rto;
+    this.#owner = owner;
   }
 
   /** Whether it is running. */
@@ -111,7 +123,10 @@ export class SctpTimer {
     this.#handle = this.#clock.setTimeout(this.#fire, delay);
   }
 
-  #fire = (): void => {
+  /** What the clock calls: a bound method (smaller than a closure over `this`). */
+  #fire: () => void = this.#expire.bind(this);
+
+  #expire(): void {
     this.#handle = undefined;
     if (this.#deadline === 0) return;
     const left = this.#deadline - this.#clock.now();
@@ -121,6 +136,6 @@ export class SctpTimer {
     }
     this.#deadline = 0;
     this.#expirations++;
-    this.#onExpiry();
-  };
+    this.#onExpiry(this.#owner, this);
+  }
 }
