@@ -6,10 +6,14 @@
 // resolutions over TCP with 32 outstanding while it supervises, over the same figure with none
 // supervised (one run, the same registrar process). N = 1,000 and 10,000 on both transports,
 // 100,000 over SCTP. The last line of output is one JSON object of numbers.
-// BENCH_SCALE_RUNS=tcp:1000,sctp:100000 picks the runs; BENCH_SECONDS the resolution runs' length.
+// BENCH_SCALE_RUNS=tcp:1000,sctp:100000 picks the runs; BENCH_SECONDS the resolution runs' length;
+// BENCH_REGISTRAR_ARGS adds registrar flags (as "--keep-alive-interval 1s"). Last, the raw UDP
+// floor: the CPU that the datagrams of SCTP supervision cost with no protocol work, at the
+// keep-alive rates of 10,000 and 100,000 PEs, to compare the registrar's figures with.
 
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
+import { connectSctp } from "../transport/sctp/endpoint.ts";
 import type { Association } from "../transport/types.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";
 import { loadPe } from "../tests/support/asap_client.ts";
@@ -22,7 +26,14 @@ const POOL_SIZE = 1000;
 const text = (s: string) => new TextEncoder().encode(s);
 const log = (s: string) => Deno.env.get("BENCH_VERBOSE") && console.error(s);
 
-/** Associations per load process (an SCTP stack takes ephemeral ports from 16,384). */
+/**
+ * Associations per load process: its outgoing SCTP associations share one UDP socket and take
+ * their SCTP ports from the 16,384 ephemeral ones. Each load process has a loopback address of
+ * its own, as PEs on different hosts would: SCTP tells associations apart by addresses and SCTP
+ * ports (the UDP port is only the encapsulation, RFC 6951), so two processes on one address
+ * that pick the same SCTP port toward the registrar would be one association to it, the second
+ * INIT restarting the first.
+ */
 const PER_LOAD = 15_000;
 /** Associations being set up at once by a load process. */
 const OPENING = 16;
@@ -36,14 +47,17 @@ const OPENING = 16;
 async function supervisedPes(
   address: EndpointAddress,
   pools: { handle: Uint8Array; identifier: number }[],
+  localHostname?: string,
 ): Promise<Association> {
-  const association = await openAssociation(
-    address,
-    // Heartbeats every 30 s, as RFC 9260, sctplib and Linux have by default.
-    address.protocol === "tcp"
-      ? { framing: "rserpool", ppid: ASAP }
-      : { sctp: { heartbeatInterval: 30_000 } },
-  );
+  const association = address.protocol === "tcp"
+    ? await openAssociation(address, { framing: "rserpool", ppid: ASAP })
+    : await connectSctp({
+      hostname: address.hostname,
+      port: address.port,
+      localHostname,
+      // Heartbeats every 30 s, as RFC 9260, sctplib and Linux have by default.
+      heartbeatInterval: 30_000,
+    });
   let answered = 0;
   const registered = Promise.withResolvers<void>();
   const acks = new Map<number, Uint8Array>();
@@ -94,7 +108,7 @@ async function supervisedPes(
 }
 
 async function load(args: string[]): Promise<void> {
-  const [protocol, hostname, port, count, first] = args;
+  const [protocol, hostname, port, count, first, localHostname] = args;
   const address = { protocol: protocol as "tcp" | "sctp", hostname, port: Number(port) };
   const n = Number(count);
   const start = Number(first);
@@ -107,7 +121,7 @@ async function load(args: string[]): Promise<void> {
       // A registrar busy with many set-ups may let one time out: try again.
       for (let attempt = 1;; attempt++) {
         try {
-          associations.push(await supervisedPes(address, pes));
+          associations.push(await supervisedPes(address, pes, localHostname));
           break;
         } catch (e) {
           if (attempt === 5) throw e;
@@ -120,6 +134,80 @@ async function load(args: string[]): Promise<void> {
   console.log(JSON.stringify({ ready: associations.length }));
   // Runs until killed.
   await new Promise(() => {});
+}
+
+// ------------------------------------------------------------------ the raw UDP floor
+
+/**
+ * What the datagrams of SCTP supervision cost by themselves: per keep-alive the registrar sends
+ * one datagram (the DATA), receives one (the PE's answer with its SACK) and sends one (its
+ * SACK), over `Deno.listenDatagram` with no protocol work at all. `floor-peer` answers;
+ * `floor-sender` sends `rate` exchanges per second spread evenly (as the registrar's keep-alives
+ * are) and prints its CPU seconds per wall second.
+ */
+async function floorPeer(): Promise<void> {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  console.log(JSON.stringify({ port: (socket.addr as Deno.NetAddr).port }));
+  const buffer = new Uint8Array(65536);
+  const answer = new Uint8Array(64); // SACK and ENDPOINT_KEEP_ALIVE_ACK in one packet
+  for (;;) {
+    const [bytes, from] = await socket.receive(buffer);
+    if (bytes.length > 40) socket.send(answer, from).catch(() => {});
+  }
+}
+
+async function floorSender(args: string[]): Promise<void> {
+  const [port, rate] = args.map(Number);
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const to = { transport: "udp" as const, hostname: "127.0.0.1", port };
+  const keepAlive = new Uint8Array(68); // common header, DATA header, ENDPOINT_KEEP_ALIVE
+  const sack = new Uint8Array(28);
+  let answered = 0;
+  (async () => {
+    const buffer = new Uint8Array(65536);
+    for (;;) {
+      await socket.receive(buffer);
+      answered++;
+      socket.send(sack, to).catch(() => {});
+    }
+  })();
+  const start = performance.now();
+  let sent = 0;
+  setInterval(() => {
+    const due = Math.floor((performance.now() - start) * rate / 1000);
+    for (; sent < due; sent++) socket.send(keepAlive, to).catch(() => {});
+  }, 1);
+  await new Promise((r) => setTimeout(r, 2000));
+  const cpu0 = await cpuSeconds(Deno.pid);
+  const wall0 = performance.now();
+  const answered0 = answered;
+  await new Promise((r) => setTimeout(r, CPU_WINDOW_S * 1000));
+  const wall = (performance.now() - wall0) / 1000;
+  console.log(JSON.stringify({
+    cpuShare: (await cpuSeconds(Deno.pid) - cpu0) / wall,
+    answeredPerS: (answered - answered0) / wall,
+  }));
+  Deno.exit(0);
+}
+
+/** The floor's CPU share at `rate` keep-alives per second (the sender's side). */
+async function udpFloor(rate: number): Promise<{ cpuShare: number; answeredPerS: number }> {
+  const peer = Child.spawn("floor-peer", "bench/scale_bench.ts", ["floor-peer"]);
+  try {
+    const { port } = await peer.json<{ port: number }>();
+    const sender = Child.spawn("floor-sender", "bench/scale_bench.ts", [
+      "floor-sender",
+      String(port),
+      String(rate),
+    ]);
+    try {
+      return await sender.json((CPU_WINDOW_S + 30) * 1000);
+    } finally {
+      await sender.stop("SIGKILL");
+    }
+  } finally {
+    await peer.stop("SIGKILL");
+  }
 }
 
 // ------------------------------------------------------------------ measuring the registrar
@@ -201,6 +289,8 @@ async function scaleRun(protocol: "tcp" | "sctp", n: number): Promise<ScaleRun> 
     // Read once before and once after the CPU window: keep-alives sent, PEs held.
     "--http",
     "127.0.0.1:0",
+    // For exploring: shorter keep-alive intervals give the message rate of more PEs.
+    ...(Deno.env.get("BENCH_REGISTRAR_ARGS")?.split(" ").filter((a) => a !== "") ?? []),
   ], "registrar");
   const httpPort = (ready as unknown as { http: { port: number } }).http.port;
   const metric = async (name: string) => {
@@ -236,6 +326,7 @@ async function scaleRun(protocol: "tcp" | "sctp", n: number): Promise<ScaleRun> 
         String(target.port),
         String(Math.min(PER_LOAD, n - first)),
         String(first),
+        `127.0.0.${10 + first / PER_LOAD}`,
       ]));
     }
     for (const child of loads) await child.json(30 * 60_000);
@@ -290,10 +381,23 @@ async function main(): Promise<void> {
     results[`keepalives_per_s_${protocol}_${name}`] = r.keepAlivesPerS;
     results[`pes_supervised_${protocol}_${name}`] = r.supervised;
   }
+  // The datagrams alone at the keep-alive rates of 10,000 and 100,000 PEs (5 s interval).
+  for (const n of [10_000, 100_000]) {
+    const floor = await udpFloor(n / 5);
+    const name = `${n / 1000}k`;
+    results[`udp_floor_cpu_share_${name}`] = Number(floor.cpuShare.toFixed(3));
+    log(`udp floor ${name}: ${JSON.stringify(floor)}`);
+    const measured = results[`cpu_share_keepalive_${name}`];
+    if (measured !== undefined) {
+      results[`cpu_share_over_floor_${name}`] = Number((measured / floor.cpuShare).toFixed(2));
+    }
+  }
   console.log(JSON.stringify(results));
 }
 
 if (Deno.args[0] === "load") await load(Deno.args.slice(1));
+else if (Deno.args[0] === "floor-peer") await floorPeer();
+else if (Deno.args[0] === "floor-sender") await floorSender(Deno.args.slice(1));
 else {
   await main();
   Deno.exit(0);
