@@ -243,37 +243,131 @@ export interface RegistrarPeState {
   reporters?: Map<Association, number>;
   /** True while a keep-alive sent because of reports waits for its answer. */
   probing?: boolean;
-  /** Its periodic ENDPOINT_KEEP_ALIVE, encoded at the first one (never changed after). */
-  keepAlive?: Uint8Array;
+}
+
+/**
+ * A new PE's state, with every field it may get later made now: an object given more
+ * properties than it was made with puts them in a second array of its own.
+ */
+function newPeState(
+  association: Association | undefined,
+  remoteAddress: string,
+  lifetimeEnd: number,
+): RegistrarPeState {
+  return {
+    association,
+    remoteAddress,
+    lifetimeEnd,
+    awaitingAck: false,
+    lastKeepAliveAnswer: undefined,
+    badReports: 0,
+    reporters: undefined,
+    probing: undefined,
+  };
 }
 
 /** The rate limits of one association. */
 type PeerLimit = "resolutions" | "unreachables" | "registrations" | "errors";
 
+/** A PE registered on an association. */
+interface PeRef {
+  poolHandle: Uint8Array;
+  identifier: number;
+}
+
+/**
+ * An ASAP association. Every field is made with it (one added later would go to a second
+ * array); most are PEs' associations with one PE each, held without a map (see `addPe`).
+ */
 interface Peer {
   association: Association;
   remoteAddress: string;
   protocol: "sctp" | "tcp";
-  /** The PEs registered on this association, by `peKey`. */
-  pes: Map<string, { poolHandle: Uint8Array; identifier: number }>;
+  /** The pool handle of the first PE registered on this association, while it is. */
+  peHandle: Uint8Array | undefined;
+  /** Its identifier, as a signed 32-bit integer (a small integer, not a boxed number). */
+  peId: number;
+  /** The other PEs registered on this association, by `peKey` (made for a second one). */
+  morePes: Map<string, PeRef> | undefined;
+  /** The registration limit (made on first use, as the others). */
+  registrationLimit: TokenBucket | undefined;
   /**
-   * Rate limits, made on first use (most associations, a PE's, only ever register): `errors`
-   * limits the ASAP ERRORs sent back, so that a flood of bad input is not answered message for
-   * message.
+   * The other rate limits, made on first use (most associations, a PE's, only ever register):
+   * `errors` limits the ASAP ERRORs sent back, so that a flood of bad input is not answered
+   * message for message.
    */
-  limits: Partial<Record<PeerLimit, TokenBucket>>;
+  limits: Partial<Record<Exclude<PeerLimit, "registrations">, TokenBucket>> | undefined;
   /** Bytes handed to the association whose send has not completed. */
   unsentBytes: number;
   /** Since when `unsentBytes` has not been 0 (ms), while it is not. */
-  unsentSince?: number;
+  unsentSince: number | undefined;
   /** Bytes its transport's send buffer holds when full (charged while its sends wait). */
   bufferBytes: number;
   /** When it last sent a message (ms). */
   lastActivity: number;
   /** Resumes reading its requests (set while paused for its backlog). */
-  resume?: () => void;
+  resume: (() => void) | undefined;
   /** When its going over a rate limit was last logged (ms). */
-  limitedLogged?: number;
+  limitedLogged: number | undefined;
+}
+
+/** Whether two pool handles have the same bytes. */
+function sameHandle(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Notes a PE registered on `peer` (again: it stays there once). */
+function addPe(peer: Peer, poolHandle: Uint8Array, identifier: number): void {
+  const id = identifier | 0;
+  const first = peer.peHandle;
+  if (first !== undefined && peer.peId === id && sameHandle(first, poolHandle)) {
+    peer.peHandle = poolHandle;
+    return;
+  }
+  const more = peer.morePes;
+  if (more !== undefined) {
+    const key = peKey(poolHandle, identifier);
+    if (more.has(key) || first !== undefined) {
+      more.set(key, { poolHandle, identifier });
+      return;
+    }
+  } else if (first !== undefined) {
+    peer.morePes = new Map([[peKey(poolHandle, identifier), { poolHandle, identifier }]]);
+    return;
+  }
+  peer.peHandle = poolHandle;
+  peer.peId = id;
+}
+
+/** Forgets a PE registered on `peer`, if it is. */
+function deletePe(peer: Peer, poolHandle: Uint8Array, identifier: number): void {
+  const first = peer.peHandle;
+  if (first !== undefined && peer.peId === (identifier | 0) && sameHandle(first, poolHandle)) {
+    peer.peHandle = undefined;
+    peer.peId = 0;
+    return;
+  }
+  const more = peer.morePes;
+  if (more === undefined) return;
+  more.delete(peKey(poolHandle, identifier));
+  if (more.size === 0) peer.morePes = undefined;
+}
+
+/** The number of PEs registered on `peer`. */
+function peCount(peer: Peer): number {
+  return (peer.peHandle === undefined ? 0 : 1) + (peer.morePes?.size ?? 0);
+}
+
+/** The PEs registered on `peer`. */
+function pesOf(peer: Peer): PeRef[] {
+  const pes = peer.morePes === undefined ? [] : [...peer.morePes.values()];
+  if (peer.peHandle !== undefined) {
+    pes.push({ poolHandle: peer.peHandle, identifier: peer.peId >>> 0 });
+  }
+  return pes;
 }
 
 const logger = getLogger(["rserpool", "registrar"]);
@@ -294,11 +388,14 @@ function peKey(poolHandle: Uint8Array, identifier: number): string {
   return `${identifier}:${poolHandleKey(poolHandle)}`;
 }
 
-/** Requests taken from one association before the others get a turn. */
 /** Bytes an answer waiting to be sent counts beyond its own, for its objects. */
 const ANSWER_OVERHEAD = 256;
 
+/** Requests taken from one association before the others get a turn. */
 const MESSAGES_PER_TURN = 16;
+
+/** Most distinct address lists the registrar keeps to share among PEs. */
+const MAX_SHARED_ADDRESS_LISTS = 4096;
 
 /** IDs as logs, JSON and the status page print them: 8 hex digits. */
 function hex8(id: number): string {
@@ -382,7 +479,24 @@ export class Registrar implements AsyncDisposable {
   #sctpPorts: SctpUdpPorts & { sctp?: SctpTuning };
   #announceTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
-  #tasks = new Set<Promise<void>>();
+  /** Tasks running: accept loops, associations served, takeover reaches. */
+  #running = 0;
+  /** Resolved when `#running` drops to 0 (made by `close`). */
+  #drained: PromiseWithResolvers<void> | undefined;
+  /** Ends a task: one function for all, so that a task (an association) costs no closure. */
+  readonly #taskDone = (): void => {
+    if (--this.#running === 0) this.#drained?.resolve();
+  };
+  /** Ends a task that failed, passing its error on as `finally` would. */
+  readonly #taskFailed = (error: unknown): never => {
+    this.#taskDone();
+    throw error;
+  };
+  /**
+   * Address lists of PEs' transports (frozen, shared by the PEs that register the same ones:
+   * most register one address, many the same), by the addresses joined by spaces.
+   */
+  #addressLists = new Map<string, string[]>();
   #watchers = new Set<(event: RegistrarEvent) => void>();
   #limits: {
     maxAssociations: number;
@@ -593,7 +707,10 @@ export class Registrar implements AsyncDisposable {
     for (const { listener } of this.#enrpListeners) await listener.close();
     for (const { listener } of this.#listeners) await listener.close();
     for (const peer of this.#peers.values()) peer.association.abort("Registrar shutting down");
-    await Promise.allSettled([...this.#tasks]);
+    if (this.#running > 0) {
+      this.#drained = Promise.withResolvers();
+      await this.#drained.promise;
+    }
   }
 
   /** Same as {@linkcode Registrar.close}. */
@@ -604,8 +721,24 @@ export class Registrar implements AsyncDisposable {
   // ------------------------------------------------------------------ associations
 
   #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
+    this.#running++;
+    task.then(this.#taskDone, this.#taskFailed);
+  }
+
+  /**
+   * A frozen list of these addresses, shared with the PEs that have the same ones (and sized
+   * exactly): a registrar holding many PEs holds few distinct address lists.
+   */
+  #addressList(addresses: string[]): string[] {
+    const key = addresses.length === 1 ? addresses[0] : addresses.join(" ");
+    let list = this.#addressLists.get(key);
+    if (list === undefined) {
+      // Bounded: PEs from many hosts share little, and each would stay here.
+      if (this.#addressLists.size >= MAX_SHARED_ADDRESS_LISTS) this.#addressLists.clear();
+      list = Object.freeze(addresses.slice()) as string[];
+      this.#addressLists.set(key, list);
+    }
+    return list;
   }
 
   async #acceptLoop(listener: AssociationListener, protocol: "sctp" | "tcp"): Promise<void> {
@@ -629,14 +762,20 @@ export class Registrar implements AsyncDisposable {
       association,
       remoteAddress,
       protocol,
-      pes: new Map(),
-      limits: {},
+      peHandle: undefined,
+      peId: 0,
+      morePes: undefined,
+      registrationLimit: undefined,
+      limits: undefined,
       unsentBytes: 0,
+      unsentSince: undefined,
       // What its transport buffers before a send waits (see `Registrar.start`).
       bufferBytes: protocol === "sctp"
         ? Math.max(this.#limits.maxUnsentBytes, 64 * 1024)
         : 64 * 1024,
       lastActivity: this.#clock(),
+      resume: undefined,
+      limitedLogged: undefined,
     };
     this.#peers.set(association, peer);
     this.#countAddress(remoteAddress, 1);
@@ -672,16 +811,22 @@ export class Registrar implements AsyncDisposable {
 
   /** Takes a token of `peer`'s limit `kind`, making the bucket on first use. */
   #allow(peer: Peer, kind: PeerLimit): boolean {
-    let bucket = peer.limits[kind];
+    if (kind === "registrations") {
+      const bucket = peer.registrationLimit ??= new TokenBucket(
+        this.#options.registrationRate,
+        this.#clock,
+      );
+      return bucket.take();
+    }
+    const limits = peer.limits ??= {};
+    let bucket = limits[kind];
     if (bucket === undefined) {
       const rate = kind === "resolutions"
         ? this.#options.handleResolutionRate
         : kind === "unreachables"
         ? this.#options.unreachableRate
-        : kind === "registrations"
-        ? this.#options.registrationRate
         : { rate: 10, burst: 20 };
-      bucket = peer.limits[kind] = new TokenBucket(rate, this.#clock);
+      bucket = limits[kind] = new TokenBucket(rate, this.#clock);
     }
     return bucket.take();
   }
@@ -710,7 +855,7 @@ export class Registrar implements AsyncDisposable {
     if (this.#peers.size < this.#limits.maxAssociations) return true;
     let idlest: Peer | undefined;
     for (const p of this.#peers.values()) {
-      if (p.pes.size > 0 || p.association.closed) continue;
+      if (peCount(p) > 0 || p.association.closed) continue;
       if (idlest === undefined || p.lastActivity < idlest.lastActivity) idlest = p;
     }
     if (idlest === undefined) {
@@ -727,7 +872,7 @@ export class Registrar implements AsyncDisposable {
     const timeout = this.#limits.idleTimeout;
     const now = this.#clock();
     for (const p of this.#peers.values()) {
-      if (p.pes.size > 0 || p.association.closed || now - p.lastActivity <= timeout) continue;
+      if (peCount(p) > 0 || p.association.closed || now - p.lastActivity <= timeout) continue;
       logger.debug("Closing the idle association of {peer}", { peer: p.remoteAddress });
       p.association.abort("Idle");
       this.stats.associationsIdleClosed++;
@@ -738,7 +883,7 @@ export class Registrar implements AsyncDisposable {
   #lost(peer: Peer): void {
     if (this.#closed) return;
     const deadline = this.#clock() + this.#options.keepAliveTimeout;
-    for (const { poolHandle, identifier } of peer.pes.values()) {
+    for (const { poolHandle, identifier } of pesOf(peer)) {
       const state = this.handlespace.getPoolElement(poolHandle, identifier)?.userData;
       if (state === undefined || state.association !== peer.association) continue;
       state.awaitingAck = true;
@@ -1034,29 +1179,23 @@ export class Registrar implements AsyncDisposable {
         protocol: "sctp",
         port: peer.association.remoteAddresses[0]?.port ?? 0,
         transportUse: "data",
-        addresses: [peer.remoteAddress],
+        addresses: this.#addressList([peer.remoteAddress]),
       }
       : {
         protocol: "tcp",
         port: peer.association.remoteAddresses[0]?.port ?? 0,
         transportUse: "data",
-        addresses: [peer.remoteAddress],
+        addresses: this.#addressList([peer.remoteAddress]),
       };
     // Frozen: the handlespace keeps it as it is, and its encoding is cached for resolutions.
     const stored = freezePoolElement({
       ...pe,
       homeRegistrarId: this.serverId,
-      userTransport: { ...pe.userTransport, addresses },
+      userTransport: { ...pe.userTransport, addresses: this.#addressList(addresses) },
       asapTransport,
     });
     const lifetimeEnd = life === -1 ? Infinity : now + life;
-    const state: RegistrarPeState = {
-      association: peer.association,
-      remoteAddress: peer.remoteAddress,
-      lifetimeEnd,
-      awaitingAck: false,
-      badReports: 0,
-    };
+    const state = newPeState(peer.association, peer.remoteAddress, lifetimeEnd);
     let entry: PoolElementEntry<RegistrarPeState>;
     try {
       entry = this.handlespace.registerPoolElement(poolHandle, stored, {
@@ -1075,11 +1214,11 @@ export class Registrar implements AsyncDisposable {
       });
       return;
     }
-    const key = peKey(poolHandle, pe.identifier);
     if (previous?.association !== undefined) {
-      this.#peers.get(previous.association)?.pes.delete(key);
+      const holder = this.#peers.get(previous.association);
+      if (holder !== undefined) deletePe(holder, poolHandle, pe.identifier);
     }
-    peer.pes.set(key, { poolHandle: entry.poolHandle, identifier: pe.identifier });
+    addPe(peer, entry.poolHandle, pe.identifier);
     this.stats.registrations++;
     this.#enrp?.localAdd(entry.poolHandle, entry.poolElement);
     this.#emit({
@@ -1099,7 +1238,7 @@ export class Registrar implements AsyncDisposable {
     if (existing === undefined) {
       // One line per association at info; per PE only at debug (registration churn must not
       // turn into a flood of log lines).
-      const first = peer.pes.size === 1;
+      const first = peCount(peer) === 1;
       logger[first ? "info" : "debug"](
         first
           ? "Association from {peer} registers PEs (first: {id} in {pool})"
@@ -1260,9 +1399,8 @@ export class Registrar implements AsyncDisposable {
     this.handlespace.deregisterPoolElement(entry.poolHandle, entry.poolElement.identifier);
     if (entry.owner === this.serverId) this.#enrp?.localDelete(entry.poolHandle, entry.poolElement);
     const owner = entry.userData?.association;
-    if (owner !== undefined) {
-      this.#peers.get(owner)?.pes.delete(peKey(entry.poolHandle, entry.poolElement.identifier));
-    }
+    const holder = owner === undefined ? undefined : this.#peers.get(owner);
+    if (holder !== undefined) deletePe(holder, entry.poolHandle, entry.poolElement.identifier);
     this.#emit({
       type: "removed",
       time: this.#clock(),
@@ -1324,15 +1462,15 @@ export class Registrar implements AsyncDisposable {
         }
         if (peer !== undefined) {
           this.stats.keepAlivesSent++;
-          // Encoded once per PE: the same bytes probe it every interval.
-          state.keepAlive ??= encodeAsapMessage({
+          // Encoded for each send (one per PE and interval): bytes kept per PE would cost
+          // more heap than the PE's other state.
+          this.#send(peer, {
             type: "endpoint-keep-alive",
             home: false,
             serverId: this.serverId,
             poolHandle: entry.poolHandle,
             identifier: entry.poolElement.identifier,
           });
-          this.#sendBytes(peer, state.keepAlive, false);
         }
         this.handlespace.setExpiry(
           entry.poolHandle,
@@ -1453,12 +1591,11 @@ export class Registrar implements AsyncDisposable {
     for (const e of entries) {
       const life = e.poolElement.registrationLife;
       const lifetimeEnd = life < 0 ? Infinity : now + life;
-      const state: RegistrarPeState = {
-        remoteAddress: e.poolElement.asapTransport?.addresses[0] ?? "",
+      const state = newPeState(
+        undefined,
+        e.poolElement.asapTransport?.addresses[0] ?? "",
         lifetimeEnd,
-        awaitingAck: false,
-        badReports: 0,
-      };
+      );
       const pe = freezePoolElement({ ...e.poolElement, homeRegistrarId: this.serverId });
       try {
         const r = this.handlespace.registerPoolElement(e.poolHandle, pe, {
@@ -1516,10 +1653,7 @@ export class Registrar implements AsyncDisposable {
     const peer = this.#peers.get(association)!;
     state.association = association;
     state.awaitingAck = true;
-    peer.pes.set(peKey(current.poolHandle, current.poolElement.identifier), {
-      poolHandle: current.poolHandle,
-      identifier: current.poolElement.identifier,
-    });
+    addPe(peer, current.poolHandle, current.poolElement.identifier);
     this.handlespace.setExpiry(
       current.poolHandle,
       current.poolElement.identifier,
@@ -1539,11 +1673,8 @@ export class Registrar implements AsyncDisposable {
   /** A PE of ours registered at a peer: it is the peer's now; we stop supervising it. */
   #disown(entry: PoolElementEntry<RegistrarPeState>): void {
     const association = entry.userData?.association;
-    if (association !== undefined) {
-      this.#peers.get(association)?.pes.delete(
-        peKey(entry.poolHandle, entry.poolElement.identifier),
-      );
-    }
+    const holder = association === undefined ? undefined : this.#peers.get(association);
+    if (holder !== undefined) deletePe(holder, entry.poolHandle, entry.poolElement.identifier);
     logger.info("PE {id} of {pool} moved to another registrar", {
       id: hex8(entry.poolElement.identifier),
       pool: handleText(entry.poolHandle),

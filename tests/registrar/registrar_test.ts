@@ -232,6 +232,50 @@ for (const protocol of PROTOCOLS) {
     );
   });
 
+  Deno.test(`${protocol}: an association's PEs are counted through renewals and deregistrations: it is not idle while it holds one, and its loss removes those it holds`, async () => {
+    await withRegistrar(
+      protocol,
+      { idleTimeout: 300, keepAliveInterval: 10_000, keepAliveTimeout: 200 },
+      async (registrar, address) => {
+        const c = await AsapClient.open(address);
+        const register = async (pool: string, id: number) => {
+          const r = await c.request({
+            type: "registration",
+            poolHandle: text(pool),
+            poolElement: pe(id),
+          });
+          assert.equal(r.type === "registration-response" && r.rejected, false);
+        };
+        const deregister = async (pool: string, id: number) => {
+          const r = await c.request({
+            type: "deregistration",
+            poolHandle: text(pool),
+            identifier: id,
+          });
+          assert.equal(r.type === "deregistration-response" && r.error, undefined);
+        };
+        await register("P", 1);
+        await register("Q", 2);
+        await register("P", 3);
+        await register("P", 1); // a renewal: still one PE
+        await deregister("P", 1); // the first one
+        await register("R", 4);
+        await deregister("Q", 2);
+        assert.equal(registrar.handlespace.size, 2);
+        await delay(800);
+        assert.equal(c.association.closed, false, "an association with PEs is not idle");
+        await c.abort();
+        await waitFor(() => registrar.handlespace.size === 0);
+        // One that deregistered all its PEs is idle again.
+        const d = await AsapClient.open(address);
+        await d.request({ type: "registration", poolHandle: text("S"), poolElement: pe(5) });
+        await d.request({ type: "deregistration", poolHandle: text("S"), identifier: 5 });
+        await waitFor(() => d.association.closed, 5000);
+        await d.close();
+      },
+    );
+  });
+
   Deno.test(`${protocol}: a PE ID held by a live association is refused to another; once that one is gone, the new one takes it over and keeps it`, async () => {
     await withRegistrar(
       protocol,
