@@ -39,6 +39,8 @@ const log = (s: string) => Deno.env.get("BENCH_VERBOSE") && console.error(s);
  * INIT restarting the first.
  */
 const PER_LOAD = 15_000;
+/** How long the load processes may take to set their PEs up. */
+const SETUP_LIMIT_MS = 5 * 60_000;
 /** Associations being set up at once by a load process. */
 const OPENING = 16;
 
@@ -337,7 +339,8 @@ async function scaleRun(
         `127.0.0.${10 + first / PER_LOAD}`,
       ]));
     }
-    for (const child of loads) await child.json(30 * 60_000);
+    // Bounded: an overloaded registrar that cannot take them all is a failed run, not a hang.
+    for (const child of loads) await child.json(SETUP_LIMIT_MS);
     const setupS = (performance.now() - started) / 1000;
     log(`${protocol} ${n}: set up in ${setupS.toFixed(1)} s`);
     // Two keep-alive intervals for every PE to have been probed and answered.
