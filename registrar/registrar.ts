@@ -1364,8 +1364,17 @@ export class Registrar implements AsyncDisposable {
       reports,
       from: peer.remoteAddress,
     });
-    if (reports < this.#options.maxBadPeReports) return;
     const home = state.association === undefined ? undefined : this.#peers.get(state.association);
+    if (state.association !== undefined && home === undefined) {
+      // Its association to the registrar is gone too (it waits out the keep-alive timeout to
+      // register again): a PU that cannot reach it confirms what the registrar sees, so it goes
+      // now instead of being handed to PUs until the timeout. A PE still associated needs
+      // MAX-BAD-PE-REPORT reporters and its own silence, as before.
+      this.stats.unreachableRemovals++;
+      this.#remove(entry, "unreachable");
+      return;
+    }
+    if (reports < this.#options.maxBadPeReports) return;
     if (home === undefined) {
       this.stats.unreachableRemovals++;
       this.#remove(entry, "unreachable");

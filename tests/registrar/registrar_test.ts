@@ -218,6 +218,32 @@ for (const protocol of PROTOCOLS) {
     });
   });
 
+  Deno.test(`${protocol}: one unreachable report removes a PE whose association to the registrar is gone; a still-associated PE needs more`, async () => {
+    await withRegistrar(
+      protocol,
+      { maxBadPeReports: 3, keepAliveInterval: 60_000, keepAliveTimeout: 60_000 },
+      async (registrar, address) => {
+        const ph = text("P");
+        const gone = await AsapClient.open(address);
+        await gone.request({ type: "registration", poolHandle: ph, poolElement: pe(1) });
+        const kept = await AsapClient.open(address);
+        await kept.request({ type: "registration", poolHandle: ph, poolElement: pe(2) });
+        const user = await AsapClient.open(address);
+        await gone.abort();
+        // Still in the pool: it has the keep-alive timeout to come back on another association.
+        await delay(300);
+        assert.ok(registrar.handlespace.getPoolElement(ph, 1), "kept while it may come back");
+        await user.send({ type: "endpoint-unreachable", poolHandle: ph, identifier: 1 });
+        await user.send({ type: "endpoint-unreachable", poolHandle: ph, identifier: 2 });
+        await waitFor(() => registrar.handlespace.getPoolElement(ph, 1) === undefined);
+        await waitFor(() => registrar.stats.unreachableReports >= 2);
+        assert.ok(registrar.handlespace.getPoolElement(ph, 2), "one report does not remove a PE");
+        assert.equal(registrar.stats.unreachableRemovals, 1);
+        for (const c of [kept, user]) await c.close();
+      },
+    );
+  });
+
   Deno.test(`${protocol}: a lost PE association removes its PEs after the timeout`, async () => {
     await withRegistrar(
       protocol,
