@@ -32,6 +32,7 @@ import { ErrorCause, WireError } from "../wire/errors.ts";
 import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
 import { freezePoolElement } from "../wire/parameters.ts";
 import { addressScope } from "../transport/sctp/scope.ts";
+import { coalescedTime } from "../transport/timer_slack.ts";
 import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
 import {
   type RegistrarEvent,
@@ -471,6 +472,8 @@ export class Registrar implements AsyncDisposable {
   #peers = new Map<Association, Peer>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = Infinity;
+  /** The delay that sets the slack of the registrar's timers: its shortest keep-alive time. */
+  #timerScale: number;
   #announcer: MulticastSender | undefined;
   #enrp: EnrpServer | undefined;
   #enrpListeners: { address: EndpointAddress; listener: AssociationListener }[] = [];
@@ -544,6 +547,7 @@ export class Registrar implements AsyncDisposable {
       unreachableRate: options.unreachableRate ?? { rate: 10, burst: 20 },
       registrationRate: options.registrationRate ?? { rate: 100, burst: 200 },
     };
+    this.#timerScale = Math.min(this.#options.keepAliveInterval, this.#options.keepAliveTimeout);
     this.handlespace = new Handlespace<RegistrarPeState>({
       clock: this.#clock,
       maxIncrement: options.maxIncrement ?? 1,
@@ -1428,7 +1432,9 @@ export class Registrar implements AsyncDisposable {
 
   #schedule(): void {
     if (this.#closed) return;
-    const due = this.handlespace.nextExpiry();
+    // Keep-alives, their timeouts and lifetimes due within a few ms of each other are handled
+    // in one wake-up of the process (`transport/timer_slack.ts`), not each in its own.
+    const due = coalescedTime(this.handlespace.nextExpiry(), this.#timerScale);
     if (due >= this.#timerDue && this.#timer !== undefined) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;

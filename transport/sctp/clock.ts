@@ -7,6 +7,7 @@
 
 import { setImmediate } from "node:timers";
 import { type QueuedTimer, TimerQueue } from "./timer_queue.ts";
+import { coalescedTime } from "../timer_slack.ts";
 
 /** An opaque handle of a timer of an {@linkcode SctpClock}. */
 export type SctpTimerHandle = unknown;
@@ -50,7 +51,9 @@ class RuntimeTimers {
   #armedFor = Infinity;
 
   setTimeout(callback: () => void, delay: number): QueuedTimer {
-    const time = performance.now() + (delay > 0 ? delay : 0);
+    const wait = delay > 0 ? delay : 0;
+    // Timers of long delays due near each other fire in one wake-up (a few ms late at most).
+    const time = coalescedTime(performance.now() + wait, wait);
     const timer = this.#queue.add(time, callback);
     if (time < this.#armedFor) this.#arm(time);
     return timer;
@@ -89,7 +92,9 @@ const runtimeTimers = new RuntimeTimers();
 
 /**
  * The runtime's clock: `performance.now()`, and timers kept in one {@linkcode TimerQueue} for
- * all SCTP stacks of the process under a single runtime timer.
+ * all SCTP stacks of the process under a single runtime timer. A timer of a long delay may fire
+ * up to a sixteenth of it late (8 ms at most, `transport/timer_slack.ts`), so that timers due
+ * near each other share a wake-up of the process.
  *
  * @example
  * ```ts
