@@ -30,6 +30,7 @@ import {
   PacketBuilder,
   parameter,
   type RawChunk,
+  type SackChunk,
   SctpErrorCause,
   type SctpPacket,
 } from "./chunks.ts";
@@ -137,6 +138,20 @@ function grownTable(table: readonly number[], stream: number): number[] {
   return grown;
 }
 
+/**
+ * The SACK most SACKs are, without gap ack blocks and duplicate TSNs: decoded into this one
+ * object, whose arrays stay empty. A SACK is handled synchronously and never kept.
+ */
+const plainSack: SackChunk = { cumulativeTsn: 0, advertisedWindow: 0, gaps: [], duplicates: [] };
+
+/** Decodes a SACK chunk's value, a plain one into {@linkcode plainSack}. */
+function readSack(v: Uint8Array): SackChunk | undefined {
+  if (v.length < 12 || (v[8] | v[9] | v[10] | v[11]) !== 0) return decodeSack(v);
+  plainSack.cumulativeTsn = ((v[0] << 24) | (v[1] << 16) | (v[2] << 8) | v[3]) >>> 0;
+  plainSack.advertisedWindow = ((v[4] << 24) | (v[5] << 16) | (v[6] << 8) | v[7]) >>> 0;
+  return plainSack;
+}
+
 /** A stream table before any stream was used: never written to. */
 const NO_STREAMS: number[] = [];
 /** What `close()` returns once nothing is left to wait for. */
@@ -176,6 +191,9 @@ export class SctpAssociation implements Association {
   #state: SctpState = "closed";
   #peerPort: number;
   #paths: Path[] = [];
+  /** The address a packet last came from, and its path (what `#pathOf` found last). */
+  #lastFrom = "";
+  #lastFromPath: Path | undefined;
   #primary: Path;
   #current: Path;
   #localTag = 0;
@@ -205,6 +223,12 @@ export class SctpAssociation implements Association {
   #urgentFlushScheduled = false;
   /** SACKs handled since the last flush: each is one Max.Burst opportunity. */
   #sacksSinceFlush = 0;
+  /** A packet of the flush running is open in the (shared) builder. */
+  #packetOpen = false;
+  /** Packets the flush running has shipped. */
+  #shipped = 0;
+  /** The clock's time when the flush running began (what its chunks are sent at). */
+  #flushTime = 0;
   // Receiving
   #tracker = new ReceiveTracker(0, HELD_OVERHEAD);
   #reassembly: Reassembly;
@@ -253,15 +277,15 @@ export class SctpAssociation implements Association {
     onShutdownExpiry = (a) => (a as SctpAssociation).#onShutdownTimeout();
     onSackExpiry = (a) => (a as SctpAssociation).#onSackTimeout();
     onT3Expiry = (a, timer) => {
-      const self = a as SctpAssociation;
-      for (const p of self.#paths) {
-        if (p.t3 === timer) return self.#onT3(p);
+      const paths = (a as SctpAssociation).#paths;
+      for (let i = 0; i < paths.length; i++) {
+        if (paths[i].t3 === timer) return (a as SctpAssociation).#onT3(paths[i]);
       }
     };
     onHeartbeatExpiry = (a, timer) => {
-      const self = a as SctpAssociation;
-      for (const p of self.#paths) {
-        if (p.heartbeat === timer) return self.#heartbeat(p);
+      const paths = (a as SctpAssociation).#paths;
+      for (let i = 0; i < paths.length; i++) {
+        if (paths[i].heartbeat === timer) return (a as SctpAssociation).#heartbeat(paths[i]);
       }
     };
   }
@@ -386,32 +410,62 @@ export class SctpAssociation implements Association {
   }
 
   /** Queues a message; waits while the send buffer is full. */
-  async send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
-    if (!(data instanceof Uint8Array)) throw new TransportError("invalid", "Data must be bytes");
+  send(data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    // Not an async function: a message queued at once (nearly all) costs no promise of its
+    // own, and a refused one (or any error) rejects as an async function's would.
+    try {
+      const refused = this.#refusal(data, options);
+      if (refused !== undefined) return Promise.reject(refused);
+      if (this.#mustWait(data)) return this.#sendWhenRoom(data, options);
+      this.#enqueue(data, options);
+      return RESOLVED;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Why `send` refuses a message, or undefined when it takes it. */
+  #refusal(data: Uint8Array, options: SendOptions): TransportError | undefined {
+    if (!(data instanceof Uint8Array)) return new TransportError("invalid", "Data must be bytes");
     const stream = options.stream ?? 0;
     const ppid = options.ppid ?? 0;
-    if (!this.#canSend()) throw new TransportError("closed", "Association is closed");
-    if (data.length === 0) throw new TransportError("invalid", "An SCTP message cannot be empty");
+    if (!this.#canSend()) return new TransportError("closed", "Association is closed");
+    if (data.length === 0) return new TransportError("invalid", "An SCTP message cannot be empty");
     if (data.length > this.config.maxMessageSize) {
-      throw new TransportError(
+      return new TransportError(
         "limit",
         `Message of ${data.length} bytes exceeds the limit of ${this.config.maxMessageSize}`,
       );
     }
     if (!Number.isInteger(stream) || stream < 0 || stream >= this.#outboundStreams) {
-      throw new TransportError(
+      return new TransportError(
         "invalid",
         `Stream ${stream} outside the ${this.#outboundStreams} negotiated`,
       );
     }
-    if ((ppid >>> 0) !== ppid) throw new TransportError("invalid", `Invalid PPID ${ppid}`);
-    while (
-      this.#queue.bufferedBytes > 0 &&
-      this.#queue.bufferedBytes + data.length > this.config.sendBufferSize
-    ) {
+    if ((ppid >>> 0) !== ppid) return new TransportError("invalid", `Invalid PPID ${ppid}`);
+    return undefined;
+  }
+
+  /** Whether the send buffer is too full for `data` now. */
+  #mustWait(data: Uint8Array): boolean {
+    const buffered = this.#queue.bufferedBytes;
+    return buffered > 0 && buffered + data.length > this.config.sendBufferSize;
+  }
+
+  /** `send` of a message that waits for room in the send buffer. */
+  async #sendWhenRoom(data: Uint8Array, options: SendOptions): Promise<void> {
+    while (this.#mustWait(data)) {
       await new Promise<void>((resolve) => (this.#sendWaiters ??= []).push(resolve));
       if (!this.#canSend()) throw new TransportError("closed", "Association is closed");
     }
+    this.#enqueue(data, options);
+  }
+
+  /** Queues a message that `send` took as DATA chunks, and schedules their flush. */
+  #enqueue(data: Uint8Array, options: SendOptions): void {
+    const stream = options.stream ?? 0;
+    const ppid = options.ppid ?? 0;
     const unordered = options.unordered === true;
     let ssn = 0;
     if (!unordered) {
@@ -832,6 +886,21 @@ export class SctpAssociation implements Association {
     return this.#tracker.window(this.config.receiveBufferSize - this.#used());
   }
 
+  /** Sends the owed SACK on its own to `path`. */
+  #sendSack(path: Path): void {
+    if (!this.#tracker.plain) {
+      this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), path);
+      return;
+    }
+    // The usual SACK, written into the packet in place (no value built for it).
+    const window = this.#window();
+    this.#lastAdvertised = window;
+    const b = this.#builder;
+    b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
+    b.sack(this.#tracker.paid(), window);
+    this.#host.transmit(b.packet(), path.address, path.udpPort);
+  }
+
   #sackValue(): Uint8Array {
     const window = this.#window();
     this.#lastAdvertised = window;
@@ -873,59 +942,10 @@ export class SctpAssociation implements Association {
     if (this.#ended() || this.#peerTag === 0 || this.#state === "cookie-echoed") return;
     const b = this.#builder;
     let path = this.#current;
-    let open = false;
-    const t = this.#clock.now();
-    const put = (c: OutChunk, target: Path) => {
-      const need = (16 + c.payload.length + 3) & ~3;
-      if (open && need > b.room) ship(target);
-      if (!open) {
-        if (this.#tracker.needed) {
-          const sack = this.#sackValue();
-          if (
-            4 + sack.length + need > this.config.mtu - 12 ||
-            (this.#sackPath !== undefined && this.#sackPath !== target)
-          ) {
-            this.#sendControl(ChunkType.Sack, 0, sack, this.#sackPath ?? this.#current);
-          } else {
-            b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
-            open = true;
-            b.chunk(ChunkType.Sack, 0, sack);
-          }
-        }
-        if (!open) {
-          b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
-          open = true;
-        }
-      }
-      b.data(c.flags, c.tsn, c.stream, c.ssn, c.ppid, c.payload);
-      if (c.transmissions > 0) {
-        this.#retransmitCount++;
-        c.missing = 0;
-        // Karn: a retransmitted chunk's round trip is ambiguous.
-        if (c.path !== undefined && c.path.rttChunk === c) c.path.rttChunk = undefined;
-      } else {
-        c.firstSentAt = t;
-        // One measurement per round trip and destination (RFC 9260, 6.3.1 C4).
-        if (target.rttChunk === undefined) target.rttChunk = c;
-      }
-      c.transmissions++;
-      c.sentAt = t;
-      c.path = target;
-      c.inFlight = true;
-      c.retransmit = false;
-      c.timedOut = false;
-      target.flight += c.payload.length;
-      target.dataSent++;
-      this.#peerWindow = Math.max(0, this.#peerWindow - c.payload.length);
-    };
-    let shipped = 0;
-    const ship = (target: Path) => {
-      if (!open) return;
-      this.#host.transmit(b.finish(), target.address, target.udpPort);
-      open = false;
-      shipped++;
-      target.t3.startIfStopped();
-    };
+    // The state of the packet being built lives in fields, not in closures made per flush.
+    this.#packetOpen = false;
+    this.#shipped = 0;
+    this.#flushTime = this.#clock.now();
     // 1. Retransmissions, oldest first, to the path chosen for them, within cwnd; but when a
     // fast retransmit has just been decided, one packet of them goes regardless of cwnd
     // (RFC 9260, 7.2.4 step 3).
@@ -936,17 +956,17 @@ export class SctpAssociation implements Association {
       if (!c.retransmit) continue;
       const target = this.#retransmitPath(c);
       if (target !== path) {
-        ship(path);
+        this.#ship(path);
         path = target;
       }
       if (target.flight >= target.cwnd) {
-        const free = oneFree && shipped === 0 &&
-          (!open || ((16 + c.payload.length + 3) & ~3) <= b.room);
+        const free = oneFree && this.#shipped === 0 &&
+          (!this.#packetOpen || ((16 + c.payload.length + 3) & ~3) <= b.room);
         if (!free) break;
       }
-      put(c, target);
+      this.#put(c, target);
     }
-    ship(path);
+    this.#ship(path);
     path = this.#current;
     // 2. New data within cwnd, the peer's window and Max.Burst. Max.Burst limits the packets
     // sent in answer to one SACK (RFC 9260, 6.1 D); a burst of datagrams read at once is
@@ -959,23 +979,86 @@ export class SctpAssociation implements Association {
       const size = c.payload.length;
       if (path.flight >= path.cwnd) break;
       if (size > this.#peerWindow && this.#flightTotal() > 0) break;
-      if (open && ((16 + size + 3) & ~3) > b.room) {
-        ship(path);
+      if (this.#packetOpen && ((16 + size + 3) & ~3) > b.room) {
+        this.#ship(path);
         if (++packets >= burst) break;
       }
       queue.takePending(); // its TSN is assigned now, as it goes on the wire
-      put(c, path);
+      this.#put(c, path);
     }
-    ship(path);
+    this.#ship(path);
     // 3. A SACK on its own when it cannot wait for data to carry it.
     if (this.#tracker.needed) {
       if (this.#tracker.urgent || this.#state !== "established") {
-        this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
+        this.#sendSack(this.#sackPath ?? this.#current);
       } else {
         this.#armSackTimer();
       }
     }
     this.#maybeShutdown();
+  }
+
+  /** Puts a DATA chunk in the packet being built for `target`, shipping a full one first. */
+  #put(c: OutChunk, target: Path): void {
+    const b = this.#builder;
+    const need = (16 + c.payload.length + 3) & ~3;
+    if (this.#packetOpen && need > b.room) this.#ship(target);
+    if (!this.#packetOpen) {
+      if (this.#tracker.needed) {
+        const apart = this.#sackPath !== undefined && this.#sackPath !== target;
+        if (!apart && this.#tracker.plain && 16 + need <= this.config.mtu - 12) {
+          // The usual SACK, written into the packet in place (no value built for it).
+          const window = this.#window();
+          this.#lastAdvertised = window;
+          b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
+          this.#packetOpen = true;
+          b.sack(this.#tracker.paid(), window);
+        } else {
+          const sack = this.#sackValue();
+          if (apart || 4 + sack.length + need > this.config.mtu - 12) {
+            this.#sendControl(ChunkType.Sack, 0, sack, this.#sackPath ?? this.#current);
+          } else {
+            b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
+            this.#packetOpen = true;
+            b.chunk(ChunkType.Sack, 0, sack);
+          }
+        }
+      }
+      if (!this.#packetOpen) {
+        b.start(this.#host.localPort, this.#peerPort, this.#peerTag);
+        this.#packetOpen = true;
+      }
+    }
+    b.data(c.flags, c.tsn, c.stream, c.ssn, c.ppid, c.payload);
+    const t = this.#flushTime;
+    if (c.transmissions > 0) {
+      this.#retransmitCount++;
+      c.missing = 0;
+      // Karn: a retransmitted chunk's round trip is ambiguous.
+      if (c.path !== undefined && c.path.rttChunk === c) c.path.rttChunk = undefined;
+    } else {
+      c.firstSentAt = t;
+      // One measurement per round trip and destination (RFC 9260, 6.3.1 C4).
+      if (target.rttChunk === undefined) target.rttChunk = c;
+    }
+    c.transmissions++;
+    c.sentAt = t;
+    c.path = target;
+    c.inFlight = true;
+    c.retransmit = false;
+    c.timedOut = false;
+    target.flight += c.payload.length;
+    target.dataSent++;
+    this.#peerWindow = Math.max(0, this.#peerWindow - c.payload.length);
+  }
+
+  /** Sends the packet being built, if any, to `target`, and starts its T3-rtx. */
+  #ship(target: Path): void {
+    if (!this.#packetOpen) return;
+    this.#host.transmit(this.#builder.packet(), target.address, target.udpPort);
+    this.#packetOpen = false;
+    this.#shipped++;
+    target.t3.startIfStopped();
   }
 
   /**
@@ -989,7 +1072,7 @@ export class SctpAssociation implements Association {
 
   #onSackTimeout(): void {
     if (this.#tracker.needed && !this.#ended()) {
-      this.#sendControl(ChunkType.Sack, 0, this.#sackValue(), this.#sackPath ?? this.#current);
+      this.#sendSack(this.#sackPath ?? this.#current);
     }
   }
 
@@ -1009,7 +1092,7 @@ export class SctpAssociation implements Association {
   }
 
   #onSack(c: RawChunk): void {
-    const sack = decodeSack(c.value);
+    const sack = readSack(c.value);
     if (sack === undefined) return;
     this.#sacksSinceFlush++;
     const cum = sack.cumulativeTsn;
@@ -1023,28 +1106,20 @@ export class SctpAssociation implements Association {
     const wasInFastRecovery = this.#fastRecovery;
     // Bytes newly acknowledged per destination (the one each chunk was last sent to), and
     // each destination's flight before this SACK, for cwnd growth (RFC 9260, 7.2.1, 7.2.2).
-    for (const p of this.#paths) p.beginSack();
-    const newlyAcked = (o: OutChunk): void => {
-      const p = o.path;
-      if (p === undefined) return;
-      p.bytesAcked += o.payload.length;
-      // Karn (RFC 9260, 6.3.1 C5): only the chunk being timed, only if it was sent once.
-      if (p.rttChunk === o) {
-        p.rttChunk = undefined;
-        if (o.transmissions === 1) p.rto.measure(t - o.sentAt);
-      }
-    };
+    const paths = this.#paths;
+    for (let i = 0; i < paths.length; i++) paths[i].beginSack();
     // Cumulative acknowledgement.
-    this.#queue.ackCumulative(cum, (o) => {
+    const queue = this.#queue;
+    for (let o = queue.takeAcked(cum); o !== undefined; o = queue.takeAcked(cum)) {
       if (o.inFlight && o.path !== undefined) o.path.flight -= o.payload.length;
-      if (!o.acked) newlyAcked(o);
+      if (!o.acked) this.#newlyAcked(o, t);
       else this.#gapAcked--;
       if (o.path !== undefined) {
         o.path.errors = 0;
         o.path.lastAcked = t;
         if (o.path.rttChunk === o) o.path.rttChunk = undefined;
       }
-    });
+    }
     // Gap acknowledgements; a chunk gap-acked before and left out now was reneged on.
     let highestNewlyAcked = cum;
     let highestReported = cum;
@@ -1066,7 +1141,7 @@ export class SctpAssociation implements Association {
         o.inFlight = false;
         o.retransmit = false;
         highestNewlyAcked = o.tsn;
-        newlyAcked(o);
+        this.#newlyAcked(o, t);
       } else if (o.acked) {
         // Reneged (RFC 9260, 6.2 lets a full receiver drop held chunks): send it again.
         o.acked = false;
@@ -1139,7 +1214,39 @@ export class SctpAssociation implements Association {
     ) {
       for (const w of waiters.splice(0)) w();
     }
-    this.#scheduleFlush();
+    if (this.#flushWouldAct()) {
+      this.#scheduleFlush();
+    } else if (!this.#flushScheduled && !this.#urgentFlushScheduled) {
+      // The flush would have sent nothing; what it would have done is to start the count of
+      // SACKs for Max.Burst over.
+      this.#sacksSinceFlush = 0;
+    }
+  }
+
+  /**
+   * Whether a flush would do anything after a SACK: send new or retransmitted DATA, a SACK,
+   * or go on with a shutdown. Most SACKs acknowledge all there was (a request answered, an
+   * answer acknowledged): a flush for them, an immediate each, would do nothing.
+   */
+  #flushWouldAct(): boolean {
+    const queue = this.#queue;
+    if (this.#state !== "established" || this.#tracker.needed) return true;
+    if (queue.peekPending() !== undefined) return true;
+    const outstanding = queue.outstanding;
+    for (let i = queue.head; i < queue.end; i++) if (outstanding[i].retransmit) return true;
+    return false;
+  }
+
+  /** A chunk newly acknowledged at `t`: counted for cwnd growth, and timed if it was. */
+  #newlyAcked(o: OutChunk, t: number): void {
+    const p = o.path;
+    if (p === undefined) return;
+    p.bytesAcked += o.payload.length;
+    // Karn (RFC 9260, 6.3.1 C5): only the chunk being timed, only if it was sent once.
+    if (p.rttChunk === o) {
+      p.rttChunk = undefined;
+      if (o.transmissions === 1) p.rto.measure(t - o.sentAt);
+    }
   }
 
   #startT3(p: Path): void {
@@ -1246,10 +1353,15 @@ export class SctpAssociation implements Association {
   }
 
   #scheduleHeartbeat(p: Path, delay?: number): void {
-    const jitter = 1 + (this.#host.random() / 0x100000000 - 0.5) * 0.2;
+    if (delay !== undefined) {
+      p.heartbeat.start(delay);
+      return;
+    }
     const rto = p.rto.rto;
-    const wait = delay ?? (p.active ? this.config.heartbeatInterval * jitter + rto : rto);
-    p.heartbeat.start(wait);
+    // The jitter's random number is drawn only when it is used (a HEARTBEAT put off because
+    // of data acknowledged lately has an exact delay).
+    const jitter = p.active ? 1 + (this.#host.random() / 0x100000000 - 0.5) * 0.2 : 1;
+    p.heartbeat.start(p.active ? this.config.heartbeatInterval * jitter + rto : rto);
   }
 
   #heartbeat(p: Path): void {
@@ -1259,15 +1371,13 @@ export class SctpAssociation implements Association {
       p.heartbeatPending = false;
       p.heartbeat.backoff();
       if (this.#pathFailure(p, true)) return;
-    } else if (
-      p.active && p.confirmed && this.#clock.now() - p.lastAcked < this.config.heartbeatInterval
-    ) {
-      // RFC 9260 8.3: only idle paths are probed; DATA acknowledged on it lately proved it.
-      this.#scheduleHeartbeat(
-        p,
-        p.lastAcked + this.config.heartbeatInterval - this.#clock.now() + p.rto.rto,
-      );
-      return;
+    } else if (p.active && p.confirmed) {
+      const now = this.#clock.now();
+      if (now - p.lastAcked < this.config.heartbeatInterval) {
+        // RFC 9260 8.3: only idle paths are probed; DATA acknowledged on it lately proved it.
+        this.#scheduleHeartbeat(p, p.lastAcked + this.config.heartbeatInterval - now + p.rto.rto);
+        return;
+      }
     }
     p.heartbeatNonce = this.#host.random();
     p.heartbeatPending = true;
@@ -1387,7 +1497,17 @@ export class SctpAssociation implements Association {
   }
 
   #pathOf(address: string): Path | undefined {
-    for (const p of this.#paths) if (p.address === address) return p;
+    // The socket hands the same peer's address over as the same string: compared to the last
+    // one found, it is found by pointer (paths are never removed, so the pair stays true).
+    if (address === this.#lastFrom) return this.#lastFromPath;
+    const paths = this.#paths;
+    for (let i = 0; i < paths.length; i++) {
+      if (paths[i].address === address) {
+        this.#lastFrom = address;
+        this.#lastFromPath = paths[i];
+        return paths[i];
+      }
+    }
     return undefined;
   }
 
@@ -1406,7 +1526,7 @@ export class SctpAssociation implements Association {
     const b = this.#builder;
     b.start(this.#host.localPort, this.#peerPort, tag ?? this.#peerTag);
     b.chunk(type, flags, value);
-    this.#host.transmit(b.finish(), address, udpPort);
+    this.#host.transmit(b.packet(), address, udpPort);
   }
 
   #emit(event: AssociationEvent): void {

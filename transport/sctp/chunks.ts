@@ -115,14 +115,15 @@ export interface SctpPacket {
  * ```
  */
 export function decodePacket(bytes: Uint8Array): SctpPacket | undefined {
-  if (bytes.length < 16) return undefined;
+  const n = bytes.length;
+  if (n < 16) return undefined;
   if (!verifySctpChecksum(bytes)) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Read byte by byte: a DataView per packet costs more than the few fields read.
   const chunks: RawChunk[] = [];
   let pos = 12;
-  while (pos + 4 <= bytes.length) {
-    const length = view.getUint16(pos + 2);
-    if (length < 4 || pos + length > bytes.length) return undefined;
+  while (pos + 4 <= n) {
+    const length = (bytes[pos + 2] << 8) | bytes[pos + 3];
+    if (length < 4 || pos + length > n) return undefined;
     chunks.push({
       type: bytes[pos],
       flags: bytes[pos + 1],
@@ -132,12 +133,37 @@ export function decodePacket(bytes: Uint8Array): SctpPacket | undefined {
   }
   if (chunks.length === 0) return undefined;
   return {
-    sourcePort: view.getUint16(0),
-    destinationPort: view.getUint16(2),
-    verificationTag: view.getUint32(4),
+    sourcePort: (bytes[0] << 8) | bytes[1],
+    destinationPort: (bytes[2] << 8) | bytes[3],
+    verificationTag: readUint32(bytes, 4),
     chunks,
   };
 }
+
+/** The big-endian unsigned 32-bit integer at `pos`. */
+function readUint32(bytes: Uint8Array, pos: number): number {
+  return ((bytes[pos] << 24) | (bytes[pos + 1] << 16) | (bytes[pos + 2] << 8) | bytes[pos + 3]) >>>
+    0;
+}
+
+/** Writes `value` as a big-endian 32-bit integer at `pos`. */
+function writeUint32(bytes: Uint8Array, pos: number, value: number): void {
+  bytes[pos] = value >>> 24;
+  bytes[pos + 1] = value >>> 16;
+  bytes[pos + 2] = value >>> 8;
+  bytes[pos + 3] = value;
+}
+
+/**
+ * Where {@linkcode PacketBuilder.packet} copies packets: one slab for the packets of every
+ * builder, each packet a view of its own range. A packet handed to a socket stays untouched
+ * until the send is done and nobody holds it; a slab is let go (to the GC) once full, so a small
+ * packet costs a view instead of an ArrayBuffer of its own, which is dearer to allocate and to
+ * collect (and, below 64 bytes, is made on the JS heap and moved off it when sent).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
 
 /** First buffer of a packet builder; it doubles, bounded by the MTU, when a packet needs more. */
 const INITIAL_BUILDER_BYTES = 256;
@@ -222,6 +248,27 @@ export class PacketBuilder {
     this.#pad(p + length);
   }
 
+  /**
+   * Appends a SACK chunk without gap ack blocks or duplicate TSNs, without building its value
+   * separately.
+   */
+  sack(cumulativeTsn: number, advertisedWindow: number): void {
+    this.#grow(16);
+    const buf = this.#buf;
+    const p = this.#pos;
+    buf[p] = ChunkType.Sack;
+    buf[p + 1] = 0;
+    buf[p + 2] = 0;
+    buf[p + 3] = 16;
+    writeUint32(buf, p + 4, cumulativeTsn);
+    writeUint32(buf, p + 8, advertisedWindow);
+    buf[p + 12] = 0;
+    buf[p + 13] = 0;
+    buf[p + 14] = 0;
+    buf[p + 15] = 0;
+    this.#pos = p + 16;
+  }
+
   #grow(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
     const next = new Uint8Array(
@@ -238,9 +285,27 @@ export class PacketBuilder {
     this.#pos = p;
   }
 
-  /** A copy of the packet with its CRC32c filled in. */
+  /** A copy of the packet with its CRC32c filled in, in a buffer of its own. */
   finish(): Uint8Array {
     return setSctpChecksum(this.#buf.slice(0, this.#pos));
+  }
+
+  /**
+   * A copy of the packet with its CRC32c filled in, as {@linkcode PacketBuilder.finish}, but a
+   * view of memory shared with other packets (`byteOffset` is not 0): cheaper for packets that
+   * go straight to a socket.
+   */
+  packet(): Uint8Array {
+    const n = this.#pos;
+    if (slabUsed + n > slab.length) {
+      slab = new Uint8Array(Math.max(SLAB_BYTES, n));
+      slabUsed = 0;
+    }
+    const out = slab.subarray(slabUsed, slabUsed + n);
+    // 8-byte aligned: the next packet's copy starts on a word.
+    slabUsed = (slabUsed + n + 7) & ~7;
+    out.set(this.#buf.subarray(0, n));
+    return setSctpChecksum(out);
   }
 }
 
@@ -407,22 +472,24 @@ export interface SackChunk {
  * ```
  */
 export function encodeSack(sack: SackChunk): Uint8Array {
-  const out = new Uint8Array(12 + 4 * sack.gaps.length + 4 * sack.duplicates.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, sack.cumulativeTsn);
-  view.setUint32(4, sack.advertisedWindow);
-  view.setUint16(8, sack.gaps.length);
-  view.setUint16(10, sack.duplicates.length);
+  const gaps = sack.gaps;
+  const duplicates = sack.duplicates;
+  const out = new Uint8Array(12 + 4 * gaps.length + 4 * duplicates.length);
+  writeUint32(out, 0, sack.cumulativeTsn);
+  writeUint32(out, 4, sack.advertisedWindow);
+  out[8] = gaps.length >> 8;
+  out[9] = gaps.length;
+  out[10] = duplicates.length >> 8;
+  out[11] = duplicates.length;
   let pos = 12;
-  for (const [s, e] of sack.gaps) {
-    view.setUint16(pos, s);
-    view.setUint16(pos + 2, e);
-    pos += 4;
+  for (let i = 0; i < gaps.length; i++, pos += 4) {
+    const [s, e] = gaps[i];
+    out[pos] = s >> 8;
+    out[pos + 1] = s;
+    out[pos + 2] = e >> 8;
+    out[pos + 3] = e;
   }
-  for (const d of sack.duplicates) {
-    view.setUint32(pos, d);
-    pos += 4;
-  }
+  for (let i = 0; i < duplicates.length; i++, pos += 4) writeUint32(out, pos, duplicates[i]);
   return out;
 }
 
@@ -437,23 +504,22 @@ export function encodeSack(sack: SackChunk): Uint8Array {
  */
 export function decodeSack(value: Uint8Array): SackChunk | undefined {
   if (value.length < 12) return undefined;
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  const nGaps = view.getUint16(8);
-  const nDups = view.getUint16(10);
+  const nGaps = (value[8] << 8) | value[9];
+  const nDups = (value[10] << 8) | value[11];
   if (value.length < 12 + 4 * (nGaps + nDups)) return undefined;
   const gaps: [number, number][] = [];
   let pos = 12;
   for (let i = 0; i < nGaps; i++, pos += 4) {
-    const s = view.getUint16(pos);
-    const e = view.getUint16(pos + 2);
+    const s = (value[pos] << 8) | value[pos + 1];
+    const e = (value[pos + 2] << 8) | value[pos + 3];
     if (s === 0 || e < s) return undefined;
     gaps.push([s, e]);
   }
   const duplicates: number[] = [];
-  for (let i = 0; i < nDups; i++, pos += 4) duplicates.push(view.getUint32(pos));
+  for (let i = 0; i < nDups; i++, pos += 4) duplicates.push(readUint32(value, pos));
   return {
-    cumulativeTsn: view.getUint32(0),
-    advertisedWindow: view.getUint32(4),
+    cumulativeTsn: readUint32(value, 0),
+    advertisedWindow: readUint32(value, 4),
     gaps,
     duplicates,
   };
@@ -487,13 +553,12 @@ export interface DataChunk {
 export function decodeData(chunk: RawChunk): DataChunk | undefined {
   const v = chunk.value;
   if (v.length <= 12) return undefined;
-  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
   return {
     flags: chunk.flags,
-    tsn: view.getUint32(0),
-    stream: view.getUint16(4),
-    ssn: view.getUint16(6),
-    ppid: view.getUint32(8),
+    tsn: readUint32(v, 0),
+    stream: (v[4] << 8) | v[5],
+    ssn: (v[6] << 8) | v[7],
+    ppid: readUint32(v, 8),
     payload: v.subarray(12),
   };
 }

@@ -50,11 +50,17 @@ function makeTables(): Uint32Array {
  * ```
  */
 export function crc32c(bytes: Uint8Array, initial = 0): number {
+  return ~update(bytes, 0, bytes.length, ~initial) >>> 0;
+}
+
+/**
+ * The running (inverted) CRC `crc` carried over `bytes[start, end)`: ranges of one array are
+ * checksummed without a view of each (an SCTP packet is checked around its checksum field).
+ */
+function update(bytes: Uint8Array, start: number, end: number, crc: number): number {
   const t = TABLES;
-  let crc = ~initial;
-  let i = 0;
-  const n = bytes.length;
-  const end8 = n - (n & 7);
+  let i = start;
+  const end8 = end - ((end - start) & 7);
   while (i < end8) {
     crc ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
     crc = t[7 * 256 + (crc & 0xff)] ^
@@ -67,13 +73,12 @@ export function crc32c(bytes: Uint8Array, initial = 0): number {
       t[bytes[i + 7]];
     i += 8;
   }
-  while (i < n) crc = (crc >>> 8) ^ t[(crc ^ bytes[i++]) & 0xff];
-  return ~crc >>> 0;
+  while (i < end) crc = (crc >>> 8) ^ t[(crc ^ bytes[i++]) & 0xff];
+  return crc;
 }
 
 /** Offset of the checksum field in the SCTP common header. */
 const CHECKSUM_OFFSET = 8;
-const ZERO_CHECKSUM = new Uint8Array(4);
 
 /**
  * Computes the CRC32c of an SCTP packet (common header and chunks) and stores it in the
@@ -98,10 +103,16 @@ const ZERO_CHECKSUM = new Uint8Array(4);
  */
 export function setSctpChecksum(packet: Uint8Array): Uint8Array {
   if (packet.length < 12) throw new RangeError("An SCTP packet has at least 12 bytes");
-  packet.fill(0, CHECKSUM_OFFSET, CHECKSUM_OFFSET + 4);
-  const crc = crc32c(packet);
-  new DataView(packet.buffer, packet.byteOffset, packet.byteLength)
-    .setUint32(CHECKSUM_OFFSET, crc, true);
+  packet[CHECKSUM_OFFSET] = 0;
+  packet[CHECKSUM_OFFSET + 1] = 0;
+  packet[CHECKSUM_OFFSET + 2] = 0;
+  packet[CHECKSUM_OFFSET + 3] = 0;
+  const crc = ~update(packet, 0, packet.length, -1);
+  // Stored byte by byte, least significant first (no DataView per packet).
+  packet[CHECKSUM_OFFSET] = crc;
+  packet[CHECKSUM_OFFSET + 1] = crc >>> 8;
+  packet[CHECKSUM_OFFSET + 2] = crc >>> 16;
+  packet[CHECKSUM_OFFSET + 3] = crc >>> 24;
   return packet;
 }
 
@@ -125,9 +136,11 @@ export function setSctpChecksum(packet: Uint8Array): Uint8Array {
  */
 export function verifySctpChecksum(packet: Uint8Array): boolean {
   if (packet.length < 12) return false;
-  const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
-  const stored = view.getUint32(CHECKSUM_OFFSET, true);
-  const head = crc32c(packet.subarray(0, CHECKSUM_OFFSET));
-  const zeros = crc32c(ZERO_CHECKSUM, head);
-  return crc32c(packet.subarray(CHECKSUM_OFFSET + 4), zeros) === stored;
+  const stored = (packet[CHECKSUM_OFFSET] | (packet[CHECKSUM_OFFSET + 1] << 8) |
+    (packet[CHECKSUM_OFFSET + 2] << 16) | (packet[CHECKSUM_OFFSET + 3] << 24)) >>> 0;
+  let crc = update(packet, 0, CHECKSUM_OFFSET, -1);
+  // The checksum field counts as four zero bytes.
+  for (let i = 0; i < 4; i++) crc = (crc >>> 8) ^ TABLES[crc & 0xff];
+  crc = update(packet, CHECKSUM_OFFSET + 4, packet.length, crc);
+  return (~crc >>> 0) === stored;
 }

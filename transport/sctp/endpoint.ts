@@ -117,8 +117,16 @@ export interface SctpEndpointStats {
   cookiesRejected: number;
 }
 
+/** Random numbers drawn ahead, many at once: one call of the runtime's CSPRNG for 256. */
+const randomPool = new Uint32Array(256);
+let randomLeft = 0;
+
 function randomU32(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0];
+  if (randomLeft === 0) {
+    crypto.getRandomValues(randomPool);
+    randomLeft = randomPool.length;
+  }
+  return randomPool[--randomLeft];
 }
 
 function list(value: string | string[] | undefined, fallback: string): string[] {
@@ -153,6 +161,8 @@ export class SctpEndpoint implements AssociationListener {
   #sockets: readonly SharedUdpSocket[] = [];
   #socketFor = new Map<string, SharedUdpSocket>();
   #port = 0;
+  /** The SCTP port again, where the associations' host reads it. */
+  #local = { port: 0 };
   #byTag = new Map<number, SctpAssociation>();
   #byRemote = new Map<string, SctpAssociation>();
   #closing = false;
@@ -180,11 +190,12 @@ export class SctpEndpoint implements AssociationListener {
     this.#random = options.random ?? randomU32;
     this.#maxAssociations = options.maxAssociations ?? 1024;
     this.#builder = new PacketBuilder(this.config.mtu);
-    const localPort = () => this.#port;
     const localAddresses = () => this.#sockets.map((s) => s.address);
+    // Read for every packet built: from a plain object, not through a closure.
+    const local = this.#local;
     this.#host = {
       get localPort() {
-        return localPort();
+        return local.port;
       },
       get localAddresses() {
         return localAddresses();
@@ -217,6 +228,7 @@ export class SctpEndpoint implements AssociationListener {
     });
     endpoint.#sockets = endpoint.#binding.sockets;
     endpoint.#port = endpoint.#binding.sctpPort;
+    endpoint.#local.port = endpoint.#port;
     return endpoint;
   }
 
@@ -482,7 +494,7 @@ export class SctpEndpoint implements AssociationListener {
     const b = this.#builder;
     b.start(this.#port, packet.sourcePort, tag);
     b.chunk(type, flags, value);
-    this.#transmit(b.finish(), address, udpPort);
+    this.#transmit(b.packet(), address, udpPort);
   }
 
   #answerInit(packet: SctpPacket, address: string, udpPort: number): void {

@@ -212,6 +212,22 @@ export class ReceiveTracker {
     this.needed = true;
   }
 
+  /** Whether the SACK owed now reports no gap and no duplicate (its value is 12 bytes). */
+  get plain(): boolean {
+    return this.#held.size === 0 && this.#duplicates.length === 0;
+  }
+
+  /**
+   * Pays the owed SACK, a {@linkcode ReceiveTracker.plain} one that the caller writes itself
+   * (with `PacketBuilder.sack`); returns the cumulative TSN it acknowledges.
+   */
+  paid(): number {
+    this.needed = false;
+    this.urgent = false;
+    this.#packetsSinceSack = 0;
+    return this.#cumTsn;
+  }
+
   /** Builds the SACK chunk's value with `window` as a_rwnd; the owed SACK is then paid. */
   sack(window: number): Uint8Array {
     const value = encodeSack({

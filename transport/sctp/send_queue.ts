@@ -174,13 +174,24 @@ export class SendQueue {
    * in TSN order.
    */
   ackCumulative(cum: number, acked: (c: OutChunk) => void): void {
+    for (let c = this.takeAcked(cum); c !== undefined; c = this.takeAcked(cum)) acked(c);
+  }
+
+  /**
+   * Removes and returns the oldest outstanding chunk if its TSN is at or below `cum` (a
+   * cumulative ack); `undefined` when none is left to remove. Called until it returns
+   * `undefined` (the queue tidies up then), it is {@linkcode SendQueue.ackCumulative} without a
+   * callback to allocate.
+   */
+  takeAcked(cum: number): OutChunk | undefined {
     const chunks = this.#chunks;
-    while (this.#head < this.#end) {
+    if (this.#head < this.#end) {
       const c = chunks[this.#head]!;
-      if (!tsnLe(c.tsn, cum)) break;
-      chunks[this.#head++] = undefined;
-      this.#bufferedBytes -= c.payload.length;
-      acked(c);
+      if (tsnLe(c.tsn, cum)) {
+        chunks[this.#head++] = undefined;
+        this.#bufferedBytes -= c.payload.length;
+        return c;
+      }
     }
     if (this.#head === this.#queued) {
       // Empty: start over at the front of the array (a large one is let go).
@@ -192,5 +203,6 @@ export class SendQueue {
       this.#queued -= this.#head;
       this.#head = 0;
     }
+    return undefined;
   }
 }

@@ -80,14 +80,16 @@ export class SctpTimer {
 
   /** Starts it, or restarts it when running, to expire `delay` ms from now (default: the RTO). */
   start(delay: number = this.rto?.rto ?? 0): void {
+    // One reading of the clock for the deadline and the clock's timer alike.
+    const now = this.#clock.now();
     // Deadline 0 means stopped: a timer due at time 0 is due at the smallest later time.
-    this.#deadline = Math.max(Number.MIN_VALUE, this.#clock.now() + delay);
+    this.#deadline = Math.max(Number.MIN_VALUE, now + delay);
     if (this.#handle === undefined) {
-      this.#arm(delay);
+      this.#arm(now, delay);
     } else if (this.#deadline < this.#armedFor) {
       // Sooner than the clock's timer: re-arm it (a later deadline only moves).
       this.#clock.clearTimeout(this.#handle);
-      this.#arm(delay);
+      this.#arm(now, delay);
     }
   }
 
@@ -118,8 +120,8 @@ export class SctpTimer {
     this.#expirations = 0;
   }
 
-  #arm(delay: number): void {
-    this.#armedFor = this.#clock.now() + delay;
+  #arm(now: number, delay: number): void {
+    this.#armedFor = now + delay;
     this.#handle = this.#clock.setTimeout(this.#fire, delay);
   }
 
@@ -129,10 +131,15 @@ export class SctpTimer {
   #expire(): void {
     this.#handle = undefined;
     if (this.#deadline === 0) return;
-    const left = this.#deadline - this.#clock.now();
-    if (left > 0.5) {
-      this.#arm(left);
-      return;
+    // Only a deadline moved past the clock's timer can be ahead (the clock fires timers at
+    // their time, or up to half a millisecond early): the clock is read only then.
+    if (this.#deadline > this.#armedFor) {
+      const now = this.#clock.now();
+      const left = this.#deadline - now;
+      if (left > 0.5) {
+        this.#arm(now, left);
+        return;
+      }
     }
     this.#deadline = 0;
     this.#expirations++;

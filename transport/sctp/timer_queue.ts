@@ -41,19 +41,27 @@ const MIN_COMPACT = 1024;
  * ```
  */
 export class TimerQueue {
-  #heap: QueuedTimer[] = [];
+  /**
+   * The heap, as parallel arrays: the timers, and their due times and sequence numbers in typed
+   * arrays, so that the comparisons of a push or pop read contiguous numbers instead of one
+   * timer object each, scattered over the JS heap (tens of thousands of timers).
+   */
+  #timers: (QueuedTimer | undefined)[] = [];
+  #times = new Float64Array(64);
+  #seqs = new Float64Array(64);
+  #length = 0;
   #seq = 0;
   #cancelled = 0;
 
   /** Timers added and neither run nor cancelled. */
   get size(): number {
-    return this.#heap.length - this.#cancelled;
+    return this.#length - this.#cancelled;
   }
 
   /** When the earliest timer is due (`Infinity`: none). */
   get next(): number {
     this.#dropCancelled();
-    return this.#heap.length === 0 ? Infinity : this.#heap[0].time;
+    return this.#length === 0 ? Infinity : this.#times[0];
   }
 
   /** Adds a timer due at `time`; returns its handle. */
@@ -69,7 +77,7 @@ export class TimerQueue {
     timer.callback = undefined;
     this.#cancelled++;
     // Cancelled timers wait in the heap for their time; many of them are dropped at once.
-    if (this.#cancelled > MIN_COMPACT && this.#cancelled * 2 > this.#heap.length) this.#compact();
+    if (this.#cancelled > MIN_COMPACT && this.#cancelled * 2 > this.#length) this.#compact();
   }
 
   /**
@@ -78,8 +86,7 @@ export class TimerQueue {
    */
   takeDue(now: number): (() => void) | undefined {
     this.#dropCancelled();
-    const heap = this.#heap;
-    if (heap.length === 0 || heap[0].time > now) return undefined;
+    if (this.#length === 0 || this.#times[0] > now) return undefined;
     const timer = this.#pop();
     const callback = timer.callback;
     timer.callback = undefined;
@@ -107,56 +114,100 @@ export class TimerQueue {
   }
 
   #dropCancelled(): void {
-    const heap = this.#heap;
-    while (heap.length > 0 && heap[0].callback === undefined) {
+    while (this.#length > 0 && this.#timers[0]!.callback === undefined) {
       this.#pop();
       this.#cancelled--;
     }
   }
 
   #compact(): void {
-    const live = this.#heap.filter((t) => t.callback !== undefined);
+    const live: QueuedTimer[] = [];
+    for (let i = 0; i < this.#length; i++) {
+      const t = this.#timers[i]!;
+      if (t.callback !== undefined) live.push(t);
+    }
     this.#cancelled = 0;
     live.sort((a, b) => a.time - b.time || a.seq - b.seq);
     // A sorted array is a heap.
-    this.#heap = live;
+    const n = live.length;
+    const capacity = Math.max(64, n);
+    this.#times = new Float64Array(capacity);
+    this.#seqs = new Float64Array(capacity);
+    for (let i = 0; i < n; i++) {
+      this.#times[i] = live[i].time;
+      this.#seqs[i] = live[i].seq;
+    }
+    this.#timers = live;
+    this.#length = n;
   }
 
   #push(timer: QueuedTimer): void {
-    const heap = this.#heap;
-    let i = heap.length;
-    heap.push(timer);
+    let i = this.#length;
+    if (i === this.#times.length) this.#growTo(2 * i);
+    const timers = this.#timers;
+    const times = this.#times;
+    const seqs = this.#seqs;
+    const time = timer.time;
+    const seq = timer.seq;
+    this.#length = i + 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(timer, heap[parent])) break;
-      heap[i] = heap[parent];
+      const pt = times[parent];
+      if (time > pt || (time === pt && seq > seqs[parent])) break;
+      timers[i] = timers[parent];
+      times[i] = pt;
+      seqs[i] = seqs[parent];
       i = parent;
     }
-    heap[i] = timer;
+    timers[i] = timer;
+    times[i] = time;
+    seqs[i] = seq;
   }
 
   #pop(): QueuedTimer {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
+    const timers = this.#timers;
+    const times = this.#times;
+    const seqs = this.#seqs;
+    const top = timers[0]!;
+    const n = --this.#length;
+    const last = timers[n]!;
+    timers[n] = undefined;
+    if (n > 0) {
+      const time = times[n];
+      const seq = seqs[n];
       let i = 0;
-      const n = heap.length;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && before(heap[r], heap[l]) ? r : l;
-        if (!before(heap[c], last)) break;
-        heap[i] = heap[c];
+        let c = l;
+        let ct = times[l];
+        if (r < n) {
+          const rt = times[r];
+          if (rt < ct || (rt === ct && seqs[r] < seqs[l])) {
+            c = r;
+            ct = rt;
+          }
+        }
+        if (ct > time || (ct === time && seqs[c] > seq)) break;
+        timers[i] = timers[c];
+        times[i] = ct;
+        seqs[i] = seqs[c];
         i = c;
       }
-      heap[i] = last;
+      timers[i] = last;
+      times[i] = time;
+      seqs[i] = seq;
     }
     return top;
   }
-}
 
-function before(a: QueuedTimer, b: QueuedTimer): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  #growTo(capacity: number): void {
+    const times = new Float64Array(capacity);
+    times.set(this.#times);
+    this.#times = times;
+    const seqs = new Float64Array(capacity);
+    seqs.set(this.#seqs);
+    this.#seqs = seqs;
+  }
 }

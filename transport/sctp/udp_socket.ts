@@ -114,6 +114,7 @@ class DenoUdpSocket implements UdpSocket {
     // One buffer for every datagram: the handler copies what it keeps.
     const buffer = new Uint8Array(65536);
     let turn = 0;
+    let lastHostname = "";
     while (!this.#closed) {
       // Deno completes up to 128 receives of a busy socket in one turn of its event loop, at
       // tens of microseconds each: timers and the other connections (a PU's TCP requests
@@ -132,8 +133,13 @@ class DenoUdpSocket implements UdpSocket {
         if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
         continue; // an error of one datagram
       }
+      // The same peer's address as the same string: later comparisons of it (the path a
+      // packet came from) and lookups by it find an equal pointer and a hash already computed.
+      let hostname = from.hostname;
+      if (hostname === lastHostname) hostname = lastHostname;
+      else lastHostname = hostname;
       try {
-        onMessage(bytes, from.hostname, from.port);
+        onMessage(bytes, hostname, from.port);
       } catch {
         // A handler's failure is its own; the socket goes on.
       }
