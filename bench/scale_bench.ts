@@ -24,7 +24,7 @@ import { decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import { connectSctp } from "../transport/sctp/endpoint.ts";
 import type { Association } from "../transport/types.ts";
-import { Child, startRegistrar } from "../tests/support/processes.ts";
+import { Child, exitWithin, startRegistrar } from "../tests/support/processes.ts";
 import { loadPe } from "../tests/support/asap_client.ts";
 import { parseDuration } from "../cli/options.ts";
 
@@ -377,6 +377,8 @@ interface ScaleRun {
   /** The registrar's CPU share while resolving with none and with the PEs supervised. */
   hresCpuNone: number;
   hresCpuSupervised: number;
+  /** Seconds from SIGTERM to the registrar's exit, its PEs still registered. */
+  stopS: number;
 }
 
 async function scaleRun(
@@ -497,8 +499,14 @@ async function scaleRun(
       hresCpuSupervised: supervisedRun.share,
       udpDrops,
     };
-    log(`${protocol} ${n}: rss ${rssBefore} -> ${rssAfter} kB; ${JSON.stringify(metrics)}`);
-    return metrics;
+    // How long the registrar takes to stop (SIGTERM) with all its PEs registered.
+    small.abort();
+    small = undefined;
+    const stopping = performance.now();
+    await exitWithin(registrar, 5 * 60_000, "SIGTERM");
+    const done = { ...metrics, stopS: Number(((performance.now() - stopping) / 1000).toFixed(1)) };
+    log(`${protocol} ${n}: rss ${rssBefore} -> ${rssAfter} kB; ${JSON.stringify(done)}`);
+    return done;
   } finally {
     small?.abort();
     for (const l of loads) await l.stop("SIGKILL");
@@ -537,6 +545,7 @@ async function main(): Promise<void> {
     results[`keepalives_per_s_${protocol}_${name}`] = r.keepAlivesPerS;
     results[`pes_supervised_${protocol}_${name}`] = r.supervised;
     results[`wakeups_per_s_${protocol}_${name}`] = r.wakeUpsPerS;
+    results[`stop_s_${protocol}_${name}`] = r.stopS;
     results[`hres_registrar_cpu_none_${protocol}_${name}`] = r.hresCpuNone;
     results[`hres_registrar_cpu_supervised_${protocol}_${name}`] = r.hresCpuSupervised;
     results[`udp_receive_drops_${protocol}_${name}`] = r.udpDrops;
