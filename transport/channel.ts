@@ -55,6 +55,11 @@ export interface ChannelOptions<T> {
  * Optional backpressure: with `size` and `highWaterMark`, {@linkcode Channel.ready} resolves
  * once no more than `highWaterMark` is buffered, so that a producer can stop reading meanwhile.
  *
+ * Instead of receivers, a channel can have one handler ({@linkcode Channel.listen}) that is
+ * handed each item: no promise per item and none waiting between items, which for a consumer
+ * of many channels that each see an item now and then (a registrar's thousands of PEs) is most
+ * of what receiving costs.
+ *
  * @example
  * ```ts
  * import { Channel } from "./channel.ts";
@@ -83,6 +88,14 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
   #size: ((item: T) => number) | undefined;
   #highWaterMark: number;
   #onTake: ((item: T) => void) | undefined;
+  /** The handler given to {@linkcode Channel.listen}, if any. */
+  #handler: ((item: T | null) => void) | undefined;
+  /** Hands buffered items to the handler; made by `listen`. */
+  #deliverTask: (() => void) | undefined;
+  #deliveryQueued = false;
+  #paused = false;
+  /** The handler has been given `null`. */
+  #ended = false;
 
   /** Creates an open, empty channel. */
   constructor(options: ChannelOptions<T> = {}) {
@@ -121,7 +134,71 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
     if ((this.#items as unknown[]) === NO_ITEMS) this.#items = [item];
     else this.#items.push(item);
     this.#bufferedSize += this.#size === undefined ? 1 : this.#size(item);
+    if (this.#handler !== undefined) this.#queueDelivery();
     return true;
+  }
+
+  /**
+   * Hands every item, oldest first, to `handler` instead of to {@linkcode Channel.receive}
+   * (which then rejects), and `null` once the channel is closed and all items before were
+   * handed over (without the error given to `close`). Items are handed over in a microtask after
+   * they were pushed, never inside `push`: the producer finishes what it was doing first.
+   * Until then, and while {@linkcode Channel.pause}d, they stay buffered: they count in
+   * `bufferedSize` and `onTake` is called as they are taken, as with `receive`. The end is
+   * handed over even while paused once nothing is buffered (after {@linkcode Channel.drain}).
+   * The handler is set once for the channel's life.
+   *
+   * @example
+   * ```ts
+   * import { Channel } from "./channel.ts";
+   * const channel = new Channel<string>();
+   * channel.listen((item) => console.log(item)); // "a", then null
+   * channel.push("a");
+   * channel.close();
+   * ```
+   */
+  listen(handler: (item: T | null) => void): void {
+    if (this.#handler !== undefined) throw new TypeError("The channel already has a handler");
+    if (this.#resolve !== undefined) throw new TypeError("The channel has receivers waiting");
+    this.#handler = handler;
+    this.#deliverTask = () => this.#deliver();
+    this.#queueDelivery();
+  }
+
+  /** Holds items back from the {@linkcode Channel.listen} handler (they stay buffered). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Hands held-back items to the {@linkcode Channel.listen} handler again. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#queueDelivery();
+  }
+
+  /** Whether the {@linkcode Channel.listen} handler is held back. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  #queueDelivery(): void {
+    if (this.#deliveryQueued || this.#ended || this.#deliverTask === undefined) return;
+    // The end is told even while paused, once nothing is left to hand over before it.
+    if (this.#paused && !(this.#closed && this.#head >= this.#items.length)) return;
+    this.#deliveryQueued = true;
+    queueMicrotask(this.#deliverTask);
+  }
+
+  #deliver(): void {
+    this.#deliveryQueued = false;
+    const handler = this.#handler!;
+    // The handler may pause the channel (or close it) as it goes.
+    while (!this.#paused && this.#head < this.#items.length) handler(this.#take());
+    if (this.#closed && !this.#ended && this.#head >= this.#items.length) {
+      this.#ended = true;
+      handler(null);
+    }
   }
 
   /**
@@ -129,6 +206,9 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
    * and empty, `null`, or a rejection with the error given to {@linkcode Channel.close}.
    */
   receive(): Promise<T | null> {
+    if (this.#handler !== undefined) {
+      return Promise.reject(new TypeError("The channel hands its items to a handler"));
+    }
     if (this.#head < this.#items.length) return Promise.resolve(this.#take());
     if (this.#closed) {
       return this.#error === undefined ? Promise.resolve(null) : Promise.reject(this.#error.error);
@@ -186,6 +266,7 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
       else reject(error);
     }
     this.#wakeReady();
+    this.#queueDelivery();
   }
 
   /** Removes every buffered item and returns them, oldest first (to drop or dispose of them). */
@@ -197,6 +278,7 @@ export class Channel<T extends NonNullable<unknown>> implements AsyncIterable<T>
     this.#head = 0;
     this.#bufferedSize = 0;
     this.#wakeReady();
+    if (this.#closed) this.#queueDelivery();
     return items;
   }
 

@@ -126,6 +126,33 @@ export interface Association extends AsyncIterable<ReceivedMessage>, AsyncDispos
   /** Receives the next message, or `null` once the association has ended. */
   receive(): Promise<ReceivedMessage | null>;
   /**
+   * Hands every received message to `handler` instead of to `receive` and iteration (which
+   * then fail), in order, each in a microtask after the packet or read that completed it, and
+   * `null` once the association has ended. Set once. There is no promise per message nor one
+   * waiting between messages: for a server of many associations that each bring a message now
+   * and then (a registrar's PEs answering keep-alives), that is most of what receiving costs,
+   * in CPU and in garbage kept for the interval.
+   *
+   * @example Echo every message back, without a promise per message
+   * ```ts
+   * import type { Association } from "@rserpool/rserpool/transport";
+   * function echo(association: Association): void {
+   *   association.setMessageHandler((m) => {
+   *     if (m !== null) association.send(m.data, { ppid: m.ppid }).catch(() => {});
+   *   });
+   * }
+   * ```
+   */
+  setMessageHandler(handler: (message: ReceivedMessage | null) => void): void;
+  /**
+   * Holds messages back from the {@linkcode Association.setMessageHandler} handler: they wait
+   * in the receive buffer, so that a peer that goes on sending is held back by flow control
+   * (the SCTP receive window, TCP's own). The end is still handed over once nothing waits.
+   */
+  pause(): void;
+  /** Hands held-back messages to the handler again (see {@linkcode Association.pause}). */
+  resume(): void;
+  /**
    * Registers a listener for association events; returns a function that removes it. On every
    * transport a listener added late is told `communication-up` first (in a microtask), and the
    * final event too if the association has already ended, so that nothing is missed between

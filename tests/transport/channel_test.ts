@@ -174,3 +174,71 @@ Deno.test("many waiters are served in order, and close ends every one left", asy
   await assert.rejects(b, /gone/);
   await assert.rejects(c, /gone/);
 });
+
+Deno.test("a handler gets every item in order, after push returns, then null at the end", async () => {
+  const channel = new Channel<string>();
+  channel.push("before");
+  const got: (string | null)[] = [];
+  channel.listen((item) => got.push(item));
+  channel.push("a");
+  channel.push("b");
+  assert.deepEqual(got, [], "nothing inside push or listen");
+  await Promise.resolve();
+  assert.deepEqual(got, ["before", "a", "b"]);
+  channel.close();
+  assert.deepEqual(got, ["before", "a", "b"], "the end comes in a microtask too");
+  await Promise.resolve();
+  assert.deepEqual(got, ["before", "a", "b", null]);
+  channel.close();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, ["before", "a", "b", null], "null once");
+  await assert.rejects(channel.receive(), TypeError, "receive fails beside a handler");
+  assert.throws(() => channel.listen(() => {}), TypeError, "one handler");
+});
+
+Deno.test("a paused handler's items stay buffered, counted and held back by ready", async () => {
+  const taken: string[] = [];
+  const channel = new Channel<string>({
+    size: (s) => s.length,
+    highWaterMark: 4,
+    onTake: (s) => taken.push(s),
+  });
+  const got: (string | null)[] = [];
+  channel.listen((item) => {
+    got.push(item);
+    // The handler pauses the channel itself after "stop": the rest waits.
+    if (item === "stop") channel.pause();
+  });
+  channel.push("ab");
+  channel.push("stop");
+  channel.push("cde");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, ["ab", "stop"]);
+  assert.equal(channel.paused, true);
+  assert.equal(channel.bufferedSize, 3, "what waits is counted");
+  assert.deepEqual(taken, ["ab", "stop"], "onTake for each item handed over");
+  channel.push("fg");
+  const ready = channel.ready();
+  assert.equal(await settled(ready), false, "the producer waits while the handler is paused");
+  channel.close();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, ["ab", "stop"], "no end before what waits is handed over");
+  channel.resume();
+  await within(ready, "ready once resumed");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, ["ab", "stop", "cde", "fg", null]);
+});
+
+Deno.test("the end reaches a paused handler once nothing is left (an abort drains)", async () => {
+  const channel = new Channel<string>();
+  const got: (string | null)[] = [];
+  channel.listen((item) => got.push(item));
+  channel.pause();
+  channel.push("dropped");
+  channel.close();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, [], "an item still waits: no end yet");
+  assert.deepEqual(channel.drain(), ["dropped"]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got, [null]);
+});

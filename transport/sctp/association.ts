@@ -236,7 +236,11 @@ export class SctpAssociation implements Association {
    * Messages the application has not read yet, each costing its bytes plus its objects. No
    * high-water mark: the receive window (which counts them) holds the peer back.
    */
-  #inbox: Channel<ReceivedMessage> = new Channel({ size: heldSize });
+  /** Taking a message out may reopen the receive window. */
+  #inbox: Channel<ReceivedMessage> = new Channel({
+    size: heldSize,
+    onTake: () => this.#onInboxTake(),
+  });
   #sackTimer: SctpTimer;
   /** Where SACKs go: the source of the latest DATA (RFC 9260, 6.4); undefined: the current path. */
   #sackPath: Path | undefined;
@@ -498,12 +502,22 @@ export class SctpAssociation implements Association {
 
   /** The next message, or null once the association has ended. */
   receive(): Promise<ReceivedMessage | null> {
-    const inbox = this.#inbox;
-    if (inbox.length === 0) return inbox.receive();
-    // A buffered message is taken: that may reopen the receive window.
-    const m = inbox.receive();
-    this.#onInboxTake();
-    return m;
+    return this.#inbox.receive();
+  }
+
+  /** Hands received messages to `handler` (see {@linkcode Association.setMessageHandler}). */
+  setMessageHandler(handler: (message: ReceivedMessage | null) => void): void {
+    this.#inbox.listen(handler);
+  }
+
+  /** Holds messages back from the handler (see {@linkcode Association.pause}). */
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  /** Hands held-back messages to the handler again. */
+  resume(): void {
+    this.#inbox.resume();
   }
 
   /** Async iteration over received messages. */

@@ -383,6 +383,21 @@ export class TcpAssociation implements Association {
     return this.#inbox.receive();
   }
 
+  /** Hands received messages to `handler` (see {@linkcode Association.setMessageHandler}). */
+  setMessageHandler(handler: (message: ReceivedMessage | null) => void): void {
+    this.#inbox.listen(handler);
+  }
+
+  /** Holds messages back from the handler (see {@linkcode Association.pause}). */
+  pause(): void {
+    this.#inbox.pause();
+  }
+
+  /** Hands held-back messages to the handler again. */
+  resume(): void {
+    this.#inbox.resume();
+  }
+
   /** Yields received messages until the association ends. */
   async *[Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
     while (true) {
