@@ -302,6 +302,8 @@ interface Peer {
   unsentBytes: number;
   /** Since when `unsentBytes` has not been 0 (ms), while it is not. */
   unsentSince: number | undefined;
+  /** Whether it is in the registrar's list of associations with answers waiting. */
+  backlogged: boolean;
   /** Bytes its transport's send buffer holds when full (charged while its sends wait). */
   bufferBytes: number;
   /** When it last sent a message (ms). */
@@ -513,8 +515,15 @@ export class Registrar implements AsyncDisposable {
   #perAddress = new Map<string, number>();
   #poolSecrets: Map<string, Uint8Array | string>;
   #unsentBytes = 0;
-  /** Associations with answers waiting (`unsentBytes` > 0), the longest waiting first. */
-  #backlogged = new Set<Peer>();
+  /**
+   * Associations that had answers waiting (`unsentBytes` > 0) since the last
+   * `#checkBacklogs`, each once (`Peer.backlogged`); that check drops the ones whose answers
+   * went. Not a set that each send adds to and each completed send removes from: with
+   * thousands of keep-alives a second, its table was reallocated as it grew and shrank, and
+   * the tables were much of what the registrar's young collections moved to the old
+   * generation.
+   */
+  #backlogged: Peer[] = [];
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   #stallTimer: ReturnType<typeof setInterval> | undefined;
   #startedAt: number;
@@ -781,6 +790,7 @@ export class Registrar implements AsyncDisposable {
       limits: undefined,
       unsentBytes: 0,
       unsentSince: undefined,
+      backlogged: false,
       // What its transport buffers before a send waits (see `Registrar.start`).
       bufferBytes: protocol === "sctp"
         ? Math.max(this.#limits.maxUnsentBytes, 64 * 1024)
@@ -796,7 +806,6 @@ export class Registrar implements AsyncDisposable {
     association.setMessageHandler((m) => {
       if (m === null) {
         this.#peers.delete(association);
-        this.#backlogged.delete(peer);
         this.#countAddress(remoteAddress, -1);
         this.#lost(peer);
         this.#taskDone();
@@ -945,7 +954,10 @@ export class Registrar implements AsyncDisposable {
     }
     if (peer.unsentBytes === 0) {
       peer.unsentSince = this.#clock();
-      this.#backlogged.add(peer);
+      if (!peer.backlogged) {
+        peer.backlogged = true;
+        this.#backlogged.push(peer);
+      }
     }
     peer.unsentBytes += size;
     this.#unsentBytes += size;
@@ -953,10 +965,7 @@ export class Registrar implements AsyncDisposable {
     const sent = () => {
       peer.unsentBytes -= size;
       this.#unsentBytes -= size;
-      if (peer.unsentBytes === 0) {
-        peer.unsentSince = undefined;
-        this.#backlogged.delete(peer);
-      }
+      if (peer.unsentBytes === 0) peer.unsentSince = undefined;
       if (peer.resume !== undefined && peer.unsentBytes <= this.#limits.maxUnsentBytes / 8) {
         const resume = peer.resume;
         peer.resume = undefined;
@@ -974,7 +983,15 @@ export class Registrar implements AsyncDisposable {
    * peer has not acknowledged: the transport holds them until it does.
    */
   #checkBacklogs(): void {
-    if (this.#backlogged.size === 0) return;
+    if (this.#backlogged.length === 0) return;
+    // Only those whose answers still wait stay listed.
+    const listed = this.#backlogged;
+    let kept = 0;
+    for (const p of listed) {
+      if (p.unsentBytes > 0 && !p.association.closed) listed[kept++] = p;
+      else p.backlogged = false;
+    }
+    listed.length = kept;
     const now = this.#clock();
     const stall = this.#limits.sendStallTimeout;
     // Waiting since the last check or longer: blocked, not a send completing in this turn.
@@ -995,7 +1012,8 @@ export class Registrar implements AsyncDisposable {
         blocked.push(p);
       }
     }
-    // The set keeps insertion order: the longest waiting come first.
+    // The longest waiting first.
+    blocked.sort((a, b) => a.unsentSince! - b.unsentSince!);
     for (const p of blocked) {
       if (held <= this.#limits.maxTotalUnsentBytes) break;
       this.#cut(p, "the registrar holds too many answers not taken");
