@@ -15,6 +15,24 @@ interface Pair {
   close(): Promise<void>;
 }
 
+/** The pair of a listener's client and accepted association, closed together. */
+function pairOf(
+  listener: { close(): Promise<void> },
+  client: Association,
+  server: Association | null,
+): Pair {
+  assert.ok(server);
+  return {
+    client,
+    server,
+    async close() {
+      client.abort();
+      server.abort();
+      await listener.close();
+    },
+  };
+}
+
 /** Small buffers on both sides, so that a paused receiver holds the sender back soon. */
 const pairs: Record<"sctp" | "tcp", () => Promise<Pair>> = {
   async sctp() {
@@ -30,16 +48,7 @@ const pairs: Record<"sctp" | "tcp", () => Promise<Pair>> = {
       port: listener.addresses[0].port,
       sendBufferSize: 64 * 1024,
     });
-    const server = (await within(accepted, "accept"))!;
-    return {
-      client,
-      server,
-      async close() {
-        client.abort();
-        server.abort();
-        await listener.close();
-      },
-    };
+    return pairOf(listener, client, await within(accepted, "accept"));
   },
   async tcp() {
     const listener = await listenTcp({
@@ -53,16 +62,7 @@ const pairs: Record<"sctp" | "tcp", () => Promise<Pair>> = {
       port: listener.addresses[0].port,
       maxBufferedBytes: 64 * 1024,
     });
-    const server = (await within(accepted, "accept"))!;
-    return {
-      client,
-      server,
-      async close() {
-        client.abort();
-        server.abort();
-        await listener.close();
-      },
-    };
+    return pairOf(listener, client, await within(accepted, "accept"));
   },
 };
 
