@@ -117,3 +117,25 @@ Deno.test(
     systemClock.clearTimeout(a);
   },
 );
+
+Deno.test("timer queue: a timer that ran carries the next one; a queued one is never reused", () => {
+  const queue = new TimerQueue();
+  const ran: string[] = [];
+  const first = queue.add(10, () => ran.push("first"));
+  assert.equal(first.queued, true);
+  assert.equal(queue.runDue(10), 1);
+  assert.equal(first.queued, false);
+  const again = queue.add(20, () => ran.push("again"), first);
+  assert.equal(again, first, "the object that ran is used again");
+  assert.equal(again.time, 20);
+  // Pending, and cancelled but still in the heap: neither may carry another timer.
+  const pending = queue.add(30, () => ran.push("pending"), again);
+  assert.notEqual(pending, again);
+  const cancelled = queue.add(40, () => ran.push("cancelled"));
+  queue.cancel(cancelled);
+  const other = queue.add(50, () => ran.push("other"), cancelled);
+  assert.notEqual(other, cancelled);
+  assert.equal(queue.runDue(100), 3);
+  assert.deepEqual(ran, ["first", "again", "pending", "other"]);
+  assert.equal(cancelled.queued, false, "dropped once it came up");
+});

@@ -6,7 +6,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import { type QueuedTimer, TimerQueue } from "./timer_queue.ts";
+import { type QueuedTimer, queuedTimer, TimerQueue } from "./timer_queue.ts";
 import { coalescedTime } from "../timer_slack.ts";
 
 /** An opaque handle of a timer of an {@linkcode SctpClock}. */
@@ -28,8 +28,12 @@ export type SctpTimerHandle = unknown;
 export interface SctpClock {
   /** Milliseconds since an arbitrary origin, never decreasing. */
   now(): number;
-  /** Runs `callback` once after `delay` milliseconds. */
-  setTimeout(callback: () => void, delay: number): SctpTimerHandle;
+  /**
+   * Runs `callback` once after `delay` milliseconds. `reuse`, the handle of a timer of this
+   * clock that has fired, may carry the new timer instead of a new object (a clock may ignore
+   * it); the handle returned is the one to clear.
+   */
+  setTimeout(callback: () => void, delay: number, reuse?: SctpTimerHandle): SctpTimerHandle;
   /** Cancels a timer; `undefined` and expired timers are ignored. */
   clearTimeout(handle: SctpTimerHandle): void;
   /** Runs `callback` once the work of the current instant (I/O callbacks) is done. */
@@ -50,18 +54,19 @@ class RuntimeTimers {
   #handle: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
 
-  setTimeout(callback: () => void, delay: number): QueuedTimer {
+  setTimeout(callback: () => void, delay: number, reuse?: SctpTimerHandle): QueuedTimer {
     const wait = delay > 0 ? delay : 0;
     // Timers of long delays due near each other fire in one wake-up (a few ms late at most).
     const time = coalescedTime(performance.now() + wait, wait);
-    const timer = this.#queue.add(time, callback);
+    const timer = this.#queue.add(time, callback, queuedTimer(reuse));
     if (time < this.#armedFor) this.#arm(time);
     return timer;
   }
 
   clearTimeout(handle: SctpTimerHandle): void {
-    if (!(handle instanceof Object) || !("seq" in handle)) return;
-    this.#queue.cancel(handle as QueuedTimer);
+    const timer = queuedTimer(handle);
+    if (timer === undefined) return;
+    this.#queue.cancel(timer);
     // No runtime timer is left pending for timers that no longer exist.
     if (this.#queue.size === 0 && this.#handle !== undefined) {
       clearTimeout(this.#handle);
@@ -105,7 +110,7 @@ const runtimeTimers = new RuntimeTimers();
  */
 export const systemClock: SctpClock = {
   now: () => performance.now(),
-  setTimeout: (callback, delay) => runtimeTimers.setTimeout(callback, delay),
+  setTimeout: (callback, delay, reuse) => runtimeTimers.setTimeout(callback, delay, reuse),
   clearTimeout: (handle) => runtimeTimers.clearTimeout(handle),
   setImmediate: (callback) => {
     setImmediate(callback);

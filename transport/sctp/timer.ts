@@ -38,6 +38,8 @@ export class SctpTimer {
   /** What `onExpiry` is told of: one function can then serve the timers of many owners. */
   #owner: unknown;
   #handle: SctpTimerHandle | undefined;
+  /** The clock's timer that last fired, to carry the next one (no garbage per re-arm). */
+  #spare: SctpTimerHandle | undefined;
   /** When the clock's timer fires (ms). */
   #armedFor = 0;
   /** When it expires (ms); 0 when stopped. */
@@ -108,6 +110,7 @@ export class SctpTimer {
     this.#deadline = 0;
     this.#clock.clearTimeout(this.#handle);
     this.#handle = undefined;
+    this.#spare = undefined;
   }
 
   /** Doubles the RTO it runs on, up to RTO.Max (RFC 9260, 6.3.3 E2). */
@@ -122,13 +125,15 @@ export class SctpTimer {
 
   #arm(now: number, delay: number): void {
     this.#armedFor = now + delay;
-    this.#handle = this.#clock.setTimeout(this.#fire, delay);
+    this.#handle = this.#clock.setTimeout(this.#fire, delay, this.#spare);
+    this.#spare = undefined;
   }
 
   /** What the clock calls: a bound method (smaller than a closure over `this`). */
   #fire: () => void = this.#expire.bind(this);
 
   #expire(): void {
+    this.#spare = this.#handle;
     this.#handle = undefined;
     if (this.#deadline === 0) return;
     // Only a deadline moved past the clock's timer can be ahead (the clock fires timers at

@@ -19,6 +19,32 @@ export interface QueuedTimer {
   readonly seq: number;
   /** What runs when it is due; `undefined` once it has run or was cancelled. */
   callback: (() => void) | undefined;
+  /** Whether it is in the heap (a cancelled timer stays there until it comes up). */
+  readonly queued: boolean;
+}
+
+/** A timer's fields as the queue writes them. */
+interface Entry {
+  time: number;
+  seq: number;
+  callback: (() => void) | undefined;
+  queued: boolean;
+}
+
+/**
+ * `handle` when it is a {@linkcode TimerQueue}'s timer (a clock's opaque handle), else
+ * `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { queuedTimer, TimerQueue } from "./timer_queue.ts";
+ * const queue = new TimerQueue();
+ * queuedTimer(queue.add(10, () => {})); // the timer
+ * queuedTimer(undefined); // undefined
+ * ```
+ */
+export function queuedTimer(handle: unknown): QueuedTimer | undefined {
+  return handle instanceof Object && "seq" in handle ? handle as QueuedTimer : undefined;
 }
 
 /** Cancelled timers kept before the heap is rebuilt without them. */
@@ -64,9 +90,23 @@ export class TimerQueue {
     return this.#length === 0 ? Infinity : this.#times[0];
   }
 
-  /** Adds a timer due at `time`; returns its handle. */
-  add(time: number, callback: () => void): QueuedTimer {
-    const timer: QueuedTimer = { time, seq: this.#seq++, callback };
+  /**
+   * Adds a timer due at `time`; returns its handle. `reuse`, a handle of this queue's that is
+   * no longer queued (it ran), is used again for the new timer instead of a new object.
+   */
+  add(time: number, callback: () => void, reuse?: QueuedTimer): QueuedTimer {
+    let timer: Entry;
+    if (reuse !== undefined && !reuse.queued) {
+      // A timer that has run (or was cancelled and dropped) carries the new one: a stack that
+      // re-arms a heartbeat or retransmission timer per association and interval makes no
+      // garbage for it.
+      timer = reuse as Entry;
+      timer.time = time;
+      timer.seq = this.#seq++;
+      timer.callback = callback;
+    } else {
+      timer = { time, seq: this.#seq++, callback, queued: false };
+    }
     this.#push(timer);
     return timer;
   }
@@ -125,6 +165,7 @@ export class TimerQueue {
     for (let i = 0; i < this.#length; i++) {
       const t = this.#timers[i]!;
       if (t.callback !== undefined) live.push(t);
+      else (t as Entry).queued = false;
     }
     this.#cancelled = 0;
     live.sort((a, b) => a.time - b.time || a.seq - b.seq);
@@ -162,6 +203,7 @@ export class TimerQueue {
     timers[i] = timer;
     times[i] = time;
     seqs[i] = seq;
+    (timer as Entry).queued = true;
   }
 
   #pop(): QueuedTimer {
@@ -169,6 +211,7 @@ export class TimerQueue {
     const times = this.#times;
     const seqs = this.#seqs;
     const top = timers[0]!;
+    (top as Entry).queued = false;
     const n = --this.#length;
     const last = timers[n]!;
     timers[n] = undefined;

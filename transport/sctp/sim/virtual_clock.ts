@@ -6,7 +6,7 @@
  */
 
 import type { SctpClock, SctpTimerHandle } from "../clock.ts";
-import { type QueuedTimer, TimerQueue } from "../timer_queue.ts";
+import { queuedTimer, TimerQueue } from "../timer_queue.ts";
 
 /**
  * An {@linkcode SctpClock} whose time only moves when it is told to: {@linkcode VirtualClock.step}
@@ -40,13 +40,14 @@ export class VirtualClock implements SctpClock {
   }
 
   /** Runs `callback` at `now() + delay` (a negative or invalid delay counts as 0). */
-  setTimeout(callback: () => void, delay: number): SctpTimerHandle {
-    return this.#timers.add(this.#now + (delay > 0 ? delay : 0), callback);
+  setTimeout(callback: () => void, delay: number, reuse?: SctpTimerHandle): SctpTimerHandle {
+    return this.#timers.add(this.#now + (delay > 0 ? delay : 0), callback, queuedTimer(reuse));
   }
 
   /** Cancels a timer. */
   clearTimeout(handle: SctpTimerHandle): void {
-    if (handle instanceof Object && "seq" in handle) this.#timers.cancel(handle as QueuedTimer);
+    const timer = queuedTimer(handle);
+    if (timer !== undefined) this.#timers.cancel(timer);
   }
 
   /** Runs `callback` in the current instant, after the microtasks queued before it. */
