@@ -234,9 +234,9 @@ export class SctpAssociation implements Association {
   #reassembly: Reassembly;
   /**
    * Messages the application has not read yet, each costing its bytes plus its objects. No
-   * high-water mark: the receive window (which counts them) holds the peer back.
+   * high-water mark: the receive window (which counts them) holds the peer back; taking one out
+   * may reopen it.
    */
-  /** Taking a message out may reopen the receive window. */
   #inbox: Channel<ReceivedMessage> = new Channel({
     size: heldSize,
     onTake: () => this.#onInboxTake(),
