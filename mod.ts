@@ -79,6 +79,7 @@ export {
   type RateLimit,
   Registrar,
   type RegistrarEvent,
+  type RegistrarLoad,
   type RegistrarOptions,
   type RegistrarPeState,
   type RegistrarStats,

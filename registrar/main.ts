@@ -75,6 +75,9 @@ Options:
   --announce-ttl N             (default 30)
   --keep-alive-interval TIME   ENDPOINT_KEEP_ALIVE interval (default 5s)
   --keep-alive-timeout TIME    answer time before a PE is removed (default 5s)
+  --overload-lag TIME          mean event-loop lag over a second that makes the registrar
+                               pace its keep-alives and keep PEs whose answers are late
+                               (default 20ms; 0 = never)
   --max-bad-pe-reports N       ENDPOINT_UNREACHABLE reports before removal (default 3)
   --max-handle-resolution-items N
                                most PEs per handle resolution (default 3)
@@ -212,6 +215,7 @@ export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
       "idle-timeout": { type: "string" },
       "unreachable-window": { type: "string" },
       "send-stall-timeout": { type: "string" },
+      "overload-lag": { type: "string" },
       "pool-secret": { type: "string", multiple: true },
       "log-format": { type: "string" },
       "enrp": { type: "string", multiple: true },
@@ -296,6 +300,7 @@ export function parseRegistrarArgs(args: string[]): RegistrarArgs | "help" {
   options.idleTimeout = duration("idle-timeout");
   options.unreachableWindow = duration("unreachable-window");
   options.sendStallTimeout = duration("send-stall-timeout");
+  options.overloadLag = duration("overload-lag");
   if (v["pool-secret"] !== undefined) {
     const secrets: Record<string, string> = {};
     for (const item of v["pool-secret"]) {

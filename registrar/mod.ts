@@ -19,6 +19,7 @@
 
 export {
   Registrar,
+  type RegistrarLoad,
   type RegistrarOptions,
   type RegistrarPeState,
   type RegistrarStats,

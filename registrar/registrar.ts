@@ -34,6 +34,7 @@ import { freezePoolElement } from "../wire/parameters.ts";
 import { addressScope } from "../transport/sctp/scope.ts";
 import { coalescedTime } from "../transport/timer_slack.ts";
 import { type RateLimit, TokenBucket } from "./rate_limiter.ts";
+import { KeepAlivePacer, LAG_PROBE_INTERVAL } from "./keep_alive_pacer.ts";
 import {
   type RegistrarEvent,
   type RemovalReason,
@@ -163,6 +164,13 @@ export interface RegistrarOptions extends SctpUdpPorts {
   enrpSecret?: Uint8Array | string;
   /** How far an ENRP signature's time may be from this registrar's clock (default 60000 ms). */
   enrpMaxSkew?: number;
+  /**
+   * Mean event-loop lag (ms) over a second above which the registrar counts as overloaded
+   * (default 20; 0: never). Then it paces its keep-alives below what it managed to send, and
+   * an unanswered keep-alive does not remove its PE (its answer may wait in the registrar's own
+   * receive queue) until the lag is down again: see `keep_alive_pacer.ts`.
+   */
+  overloadLag?: number;
   /** Clock in ms (default `Date.now`). */
   clock?: () => number;
 }
@@ -213,6 +221,28 @@ export interface RegistrarStats {
   resolutionTimes: ResolutionTimes;
   /** PEs removed after too many unreachability reports. */
   unreachableRemovals: number;
+  /** Keep-alives put off because the registrar was overloaded (each time one was). */
+  keepAlivesDeferred: number;
+  /** Unanswered keep-alives that did not remove their PE because the registrar was overloaded. */
+  keepAliveTimeoutsExcused: number;
+}
+
+/**
+ * How loaded a registrar is ({@linkcode Registrar.load}).
+ *
+ * @example
+ * ```ts
+ * import type { RegistrarLoad } from "@rserpool/rserpool/registrar";
+ * const describe = (l: RegistrarLoad) => l.overloaded ? `${l.keepAliveBudget}/s` : "fine";
+ * ```
+ */
+export interface RegistrarLoad {
+  /** Its event loop lags more than `overloadLag`, or its keep-alives are still paced. */
+  overloaded: boolean;
+  /** Keep-alives per second it allows itself; `Infinity` while it keeps up. */
+  keepAliveBudget: number;
+  /** Mean lag (ms) of its event loop over the last second. */
+  eventLoopLag: number;
 }
 
 /**
@@ -446,6 +476,8 @@ export class Registrar implements AsyncDisposable {
     associationsRefused: 0,
     associationsIdleClosed: 0,
     associationsStalled: 0,
+    keepAlivesDeferred: 0,
+    keepAliveTimeoutsExcused: 0,
     resolutionTimes: {
       counts: new Array(RESOLUTION_TIME_BUCKETS.length + 1).fill(0),
       sum: 0,
@@ -527,6 +559,13 @@ export class Registrar implements AsyncDisposable {
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   #stallTimer: ReturnType<typeof setInterval> | undefined;
   #startedAt: number;
+  /** Keep-alives against the registrar's own overload, fed by `#lagTimer`. */
+  #pacer: KeepAlivePacer;
+  #lagTimer: ReturnType<typeof setInterval> | undefined;
+  /** When `#lagTimer` should run next (ms, `performance.now`). */
+  #lagExpected = 0;
+  /** When the registrar was last found overloaded (ms, its clock). */
+  #lastOverloaded = -Infinity;
 
   private constructor(options: RegistrarOptions) {
     this.serverId = options.serverId ?? randomServerId();
@@ -557,6 +596,7 @@ export class Registrar implements AsyncDisposable {
       registrationRate: options.registrationRate ?? { rate: 100, burst: 200 },
     };
     this.#timerScale = Math.min(this.#options.keepAliveInterval, this.#options.keepAliveTimeout);
+    this.#pacer = new KeepAlivePacer({ overloadLag: options.overloadLag });
     this.handlespace = new Handlespace<RegistrarPeState>({
       clock: this.#clock,
       maxIncrement: options.maxIncrement ?? 1,
@@ -615,6 +655,10 @@ export class Registrar implements AsyncDisposable {
         () => registrar.#checkBacklogs(),
         Math.max(50, Math.min(stall > 0 ? stall / 4 : 1000, 1000)),
       );
+      if ((options.overloadLag ?? 1) > 0) {
+        registrar.#lagExpected = performance.now() + LAG_PROBE_INTERVAL;
+        registrar.#lagTimer = setInterval(() => registrar.#probeLag(), LAG_PROBE_INTERVAL);
+      }
       const idle = registrar.#limits.idleTimeout;
       if (idle > 0) {
         registrar.#idleTimer = setInterval(
@@ -700,6 +744,15 @@ export class Registrar implements AsyncDisposable {
     return this.#enrp?.peers ?? [];
   }
 
+  /**
+   * Whether the registrar keeps up with its work, from its event loop's lag (see
+   * `RegistrarOptions.overloadLag`).
+   */
+  get load(): RegistrarLoad {
+    const p = this.#pacer;
+    return { overloaded: p.overloaded, keepAliveBudget: p.budget, eventLoopLag: p.meanLag };
+  }
+
   /** The ENRP server, for its counters and state (undefined without ENRP). */
   get enrp(): EnrpServer | undefined {
     return this.#enrp;
@@ -713,6 +766,7 @@ export class Registrar implements AsyncDisposable {
     clearInterval(this.#announceTimer);
     clearInterval(this.#idleTimer);
     clearInterval(this.#stallTimer);
+    clearInterval(this.#lagTimer);
     this.#announcer?.close();
     this.#enrpSender?.close();
     this.#enrpReceiver?.close();
@@ -1489,18 +1543,45 @@ export class Registrar implements AsyncDisposable {
   #onTimers(): void {
     if (this.#closed) return;
     const now = this.#clock();
+    let wait: number;
     for (const entry of this.handlespace.takeDue()) {
       const state = entry.userData;
       if (state === undefined) continue;
       if (now >= state.lifetimeEnd) {
         this.stats.lifetimeExpiries++;
         this.#remove(entry, "lifetime");
+      } else if (
+        state.awaitingAck && now - this.#options.keepAliveTimeout <= this.#lastOverloaded &&
+        state.association?.closed === false
+      ) {
+        // The registrar was overloaded while it waited: the answer may have waited in (or
+        // been dropped from) the registrar's own receive queue. The keep-alive does not count;
+        // the PE gets a new one, paced like the others (its association is still up, and a
+        // registration life still ends).
+        this.stats.keepAliveTimeoutsExcused++;
+        state.awaitingAck = false;
+        this.handlespace.setExpiry(
+          entry.poolHandle,
+          entry.poolElement.identifier,
+          Math.min(state.lifetimeEnd, now + 1000 * Math.random()),
+        );
       } else if (state.awaitingAck && state.probing) {
         this.stats.unreachableRemovals++;
         this.#remove(entry, "unreachable");
       } else if (state.awaitingAck) {
         this.stats.keepAliveTimeouts++;
         this.#remove(entry, "keep-alive");
+      } else if (
+        state.association !== undefined &&
+        (wait = this.#pacer.delay(this.#options.keepAliveInterval)) > 0
+      ) {
+        // Overloaded: this keep-alive waits its place behind the others put off.
+        this.stats.keepAlivesDeferred++;
+        this.handlespace.setExpiry(
+          entry.poolHandle,
+          entry.poolElement.identifier,
+          Math.min(state.lifetimeEnd, now + wait),
+        );
       } else {
         state.awaitingAck = true;
         const peer = state.association && this.#peers.get(state.association);
@@ -1533,6 +1614,26 @@ export class Registrar implements AsyncDisposable {
       }
     }
     this.#schedule();
+  }
+
+  /** Measures how late this timer runs (the event loop's lag) for the keep-alive pacer. */
+  #probeLag(): void {
+    const now = performance.now();
+    const lag = now - this.#lagExpected;
+    this.#lagExpected = now + LAG_PROBE_INTERVAL;
+    const was = this.#pacer.overloaded;
+    this.#pacer.recordLag(lag);
+    const is = this.#pacer.overloaded;
+    if (is) this.#lastOverloaded = this.#clock();
+    if (is && !was) {
+      logger.warn(
+        "Overloaded (event loop {lag} ms late on average): keep-alives paced to {budget}/s, " +
+          "unanswered ones do not remove PEs",
+        { lag: Math.round(this.#pacer.meanLag), budget: Math.round(this.#pacer.budget) },
+      );
+    } else if (was && !is) {
+      logger.warn("No longer overloaded: keep-alives at their interval again");
+    }
   }
 
   // ------------------------------------------------------------------ ENRP

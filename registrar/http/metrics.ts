@@ -242,6 +242,31 @@ export function renderMetrics(registrar: Registrar, options: RenderMetricsOption
       [[undefined, more.associationsIdleClosed]],
     );
   }
+  out.family(
+    `${P}keep_alives_deferred_total`,
+    "counter",
+    "ENDPOINT_KEEP_ALIVEs put off because the registrar was overloaded.",
+    [[undefined, s.keepAlivesDeferred]],
+  );
+  out.family(
+    `${P}keep_alive_timeouts_excused_total`,
+    "counter",
+    "Unanswered ENDPOINT_KEEP_ALIVEs that did not remove their PE: the registrar was overloaded.",
+    [[undefined, s.keepAliveTimeoutsExcused]],
+  );
+  const load = registrar.load;
+  out.family(
+    `${P}overloaded`,
+    "gauge",
+    "1 while the registrar's event loop lags (keep-alives paced), else 0.",
+    [[undefined, load.overloaded ? 1 : 0]],
+  );
+  out.family(
+    `${P}event_loop_lag_seconds`,
+    "gauge",
+    "Mean lag of the registrar's event loop over the last second.",
+    [[undefined, load.eventLoopLag / 1000]],
+  );
   const t = registrar.associationsByTransport;
   out.family(`${P}associations`, "gauge", "ASAP associations open, by transport.", [
     [{ transport: "sctp" }, t.sctp],
