@@ -4,24 +4,27 @@
  *
  * A registrar makes most of its own work: every keep-alive it sends comes back as an answer
  * (and, over SCTP, a SACK each way). When it has less CPU than its keep-alives need, answers
- * queue up in its socket, arrive at the registrar after their timeout, and healthy PEs are
- * removed; dropped answers are retransmitted, which adds to the queue. Measured here with
- * 20,000 SCTP PEs at 5 s intervals and the registrar held to 0.2 cores (it needs about 0.25),
- * every one of the 20,000 PEs was removed within 10 s.
+ * queue up in its socket or are dropped from it, arrive after their timeout, and healthy PEs
+ * are removed; dropped answers are retransmitted, which adds to the queue. Measured here with
+ * 20,000 SCTP PEs at 5 s intervals and four busy loops sharing the registrar's CPU: every one
+ * of the 20,000 PEs was removed within 15 s.
  *
- * The measure of overload is the registrar's own event-loop lag: how late a timer set for
- * every {@linkcode LAG_PROBE_INTERVAL} ms runs. It does not depend on the network's round trip
- * time, which differs from PE to PE. Each period (1 s) the pacer looks at the mean lag:
+ * Two signs of overload, neither depending on the network's round trip time (which differs
+ * from PE to PE): the registrar's own event-loop lag, how late a timer set for every
+ * {@linkcode LAG_PROBE_INTERVAL} ms runs; and, over SCTP on Linux, the datagrams the kernel
+ * dropped at its sockets for want of room, which show a full queue before the lag does. Each
+ * period (1 s) the pacer looks at both:
  *
- * - above `overloadLag` (default 20 ms), the registrar is overloaded: keep-alives may go at
- *   three quarters of the rate that went out in the period, less each period it stays so;
- * - below a quarter of it, the budget doubles each period, and ends when it is half as large
- *   again as what was due (sent and deferred).
+ * - a mean lag above `overloadLag` (default 20 ms), or any drop: the registrar is overloaded.
+ *   Keep-alives may go at three quarters of the rate that went out in the period, less each
+ *   period it stays so ({@linkcode MIN_KEEP_ALIVE_BUDGET} at least).
+ * - a mean lag under a quarter of the limit and no drop: the budget doubles each period, and
+ *   ends when it is half as large again as what was due (sent and put off).
  *
- * A keep-alive over the budget is deferred (the registrar tries again about a period later),
- * which stretches each PE's interval; and while the registrar is overloaded, a keep-alive
- * that was not answered in time does not remove its PE, whose answer may be one of those
- * waiting: it gets another timeout. Registration lifetimes still end.
+ * A keep-alive over the budget is put off and waits its place behind the others (at most one
+ * keep-alive interval), which stretches each PE's interval. A keep-alive that was not answered
+ * in time while the registrar was overloaded does not remove its PE: the registrar sends it a
+ * new one.
  *
  * @module
  */
@@ -79,6 +82,11 @@ export class KeepAlivePacer {
   #tokens = 0;
   #lastTake: number;
   #lastMeanLag = 0;
+  /** Datagrams dropped at the receiver's sockets: the last total read, this period, the last. */
+  #dropsTotal: number | undefined;
+  #drops = 0;
+  #lastDrops = 0;
+  #dropsSum = 0;
   /** When the last keep-alive put off is due to go (ms, the pacer's clock). */
   #queueEnd = -Infinity;
 
@@ -97,12 +105,37 @@ export class KeepAlivePacer {
 
   /** True while keep-alives are paced or the last period's lag was over the limit. */
   get overloaded(): boolean {
-    return this.#highLag > 0 && (this.#budget !== Infinity || this.#lastMeanLag > this.#highLag);
+    return this.#highLag > 0 &&
+      (this.#budget !== Infinity || this.#lastMeanLag > this.#highLag || this.#lastDrops > 0);
   }
 
   /** The mean lag (ms) of the last complete period. */
   get meanLag(): number {
     return this.#lastMeanLag;
+  }
+
+  /** Datagrams dropped at the registrar's sockets in the last complete period. */
+  get drops(): number {
+    return this.#lastDrops;
+  }
+
+  /** Datagrams dropped at the registrar's sockets since the first count recorded. */
+  get dropsTotal(): number {
+    return this.#dropsSum;
+  }
+
+  /**
+   * The total of datagrams dropped so far for want of room in the registrar's receive buffers
+   * (undefined: unknown). Drops in a period count as overload, as a lag over the limit does:
+   * answers to keep-alives may be among them.
+   */
+  recordDrops(total: number | undefined): void {
+    if (total === undefined) return;
+    if (this.#dropsTotal !== undefined && total > this.#dropsTotal) {
+      this.#drops += total - this.#dropsTotal;
+      this.#dropsSum += total - this.#dropsTotal;
+    }
+    this.#dropsTotal = total;
   }
 
   /**
@@ -147,7 +180,10 @@ export class KeepAlivePacer {
     const meanLag = this.#lagSum / this.#lagCount;
     const sentRate = this.#sent * 1000 / elapsed;
     const dueRate = (this.#sent + this.#deferred) * 1000 / elapsed;
+    const drops = this.#drops;
     this.#lastMeanLag = meanLag;
+    this.#lastDrops = drops;
+    this.#drops = 0;
     this.#periodStart += elapsed;
     this.#lagSum =
       this.#lagCount =
@@ -157,14 +193,14 @@ export class KeepAlivePacer {
     // Keep-alives put off get their places anew at the new budget.
     this.#queueEnd = -Infinity;
     if (this.#highLag <= 0) return;
-    if (meanLag > this.#highLag) {
+    if (meanLag > this.#highLag || drops > 0) {
       if (this.#budget === Infinity) {
         // Tokens count from now: none saved up from before the pacing.
         this.#tokens = 0;
         this.#lastTake = now;
       }
       this.#budget = Math.max(MIN_KEEP_ALIVE_BUDGET, Math.min(this.#budget, sentRate) * 0.75);
-    } else if (this.#budget !== Infinity && meanLag < this.#highLag / 4) {
+    } else if (this.#budget !== Infinity && meanLag < this.#highLag / 4 && drops === 0) {
       this.#budget *= 2;
       if (this.#budget > dueRate * 1.5) this.#budget = Infinity;
     }

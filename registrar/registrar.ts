@@ -28,6 +28,7 @@ import {
 import type { SctpTuning, SctpUdpPorts } from "../transport/sctp/config.ts";
 import type { Association, AssociationListener } from "../transport/types.ts";
 import { SctpEndpoint } from "../transport/sctp/endpoint.ts";
+import { SctpStack } from "../transport/sctp/stack.ts";
 import { ErrorCause, WireError } from "../wire/errors.ts";
 import type { PoolElementParameter, TransportParameter } from "../wire/types.ts";
 import { freezePoolElement } from "../wire/parameters.ts";
@@ -166,9 +167,10 @@ export interface RegistrarOptions extends SctpUdpPorts {
   enrpMaxSkew?: number;
   /**
    * Mean event-loop lag (ms) over a second above which the registrar counts as overloaded
-   * (default 20; 0: never). Then it paces its keep-alives below what it managed to send, and
-   * an unanswered keep-alive does not remove its PE (its answer may wait in the registrar's own
-   * receive queue) until the lag is down again: see `keep_alive_pacer.ts`.
+   * (default 20; 0: never), as it does when the kernel drops datagrams at its SCTP sockets
+   * (Linux). Then it paces its keep-alives below what it managed to send, and a keep-alive
+   * unanswered meanwhile does not remove its PE (its answer may have waited in, or been
+   * dropped from, the registrar's own receive queue): see `keep_alive_pacer.ts`.
    */
   overloadLag?: number;
   /** Clock in ms (default `Date.now`). */
@@ -243,6 +245,18 @@ export interface RegistrarLoad {
   keepAliveBudget: number;
   /** Mean lag (ms) of its event loop over the last second. */
   eventLoopLag: number;
+  /**
+   * Datagrams the kernel dropped at its SCTP sockets for want of room in the last second (0
+   * where that cannot be read: over TCP, elsewhere than on Linux).
+   */
+  receiveDrops: number;
+  /** The same since the registrar started. */
+  receiveDropsTotal: number;
+  /**
+   * SCTP sockets of the process bound anew because their receive had stalled while the kernel
+   * dropped their datagrams (see `DenoUdpSocket`).
+   */
+  receiveStalls: number;
 }
 
 /**
@@ -566,6 +580,9 @@ export class Registrar implements AsyncDisposable {
   #lagExpected = 0;
   /** When the registrar was last found overloaded (ms, its clock). */
   #lastOverloaded = -Infinity;
+  /** Lag probes so far; every tenth reads the kernel's drop count. */
+  #lagProbes = 0;
+  #readingDrops = false;
 
   private constructor(options: RegistrarOptions) {
     this.serverId = options.serverId ?? randomServerId();
@@ -745,12 +762,23 @@ export class Registrar implements AsyncDisposable {
   }
 
   /**
-   * Whether the registrar keeps up with its work, from its event loop's lag (see
-   * `RegistrarOptions.overloadLag`).
+   * Whether the registrar keeps up with its work, from its event loop's lag and the datagrams
+   * dropped at its SCTP sockets (see `RegistrarOptions.overloadLag`).
    */
   get load(): RegistrarLoad {
     const p = this.#pacer;
-    return { overloaded: p.overloaded, keepAliveBudget: p.budget, eventLoopLag: p.meanLag };
+    return {
+      overloaded: p.overloaded,
+      keepAliveBudget: p.budget,
+      eventLoopLag: p.meanLag,
+      receiveDrops: p.drops,
+      receiveDropsTotal: p.dropsTotal,
+      receiveStalls: SctpStack.default.sockets.reduce((n, s) => n + s.rebinds, 0),
+    };
+  }
+
+  #hasSctp(): boolean {
+    return this.#listeners.some((l) => l.address.protocol === "sctp");
   }
 
   /** The ENRP server, for its counters and state (undefined without ENRP). */
@@ -1621,6 +1649,14 @@ export class Registrar implements AsyncDisposable {
     const now = performance.now();
     const lag = now - this.#lagExpected;
     this.#lagExpected = now + LAG_PROBE_INTERVAL;
+    if (++this.#lagProbes % 10 === 0 && !this.#readingDrops && this.#hasSctp()) {
+      // What the kernel dropped at the SCTP sockets (a full queue shows there first).
+      this.#readingDrops = true;
+      SctpStack.default.receiveDrops().then((drops) => {
+        this.#readingDrops = false;
+        this.#pacer.recordDrops(drops);
+      }, () => this.#readingDrops = false);
+    }
     const was = this.#pacer.overloaded;
     this.#pacer.recordLag(lag);
     const is = this.#pacer.overloaded;

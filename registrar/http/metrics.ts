@@ -262,6 +262,18 @@ export function renderMetrics(registrar: Registrar, options: RenderMetricsOption
     [[undefined, load.overloaded ? 1 : 0]],
   );
   out.family(
+    `${P}sctp_receive_drops_total`,
+    "counter",
+    "Datagrams the kernel dropped at the SCTP sockets for want of room (Linux).",
+    [[undefined, load.receiveDropsTotal]],
+  );
+  out.family(
+    `${P}sctp_receive_stalls_total`,
+    "counter",
+    "SCTP sockets bound anew because their receive stalled while the kernel dropped datagrams.",
+    [[undefined, load.receiveStalls]],
+  );
+  out.family(
     `${P}event_loop_lag_seconds`,
     "gauge",
     "Mean lag of the registrar's event loop over the last second.",

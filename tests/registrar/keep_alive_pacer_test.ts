@@ -96,3 +96,25 @@ Deno.test("KeepAlivePacer: overloadLag 0 never paces", () => {
   assert.equal(pacer.budget, Infinity);
   assert.equal(pacer.delay(5000), 0);
 });
+
+Deno.test("KeepAlivePacer: datagrams dropped in a period count as overload", () => {
+  const { pacer, period } = pacerAt();
+  pacer.recordDrops(500); // the first count is where counting starts
+  period(1, 1000);
+  assert.equal(pacer.overloaded, false);
+  pacer.recordDrops(520);
+  period(1, 1000);
+  assert.equal(pacer.overloaded, true);
+  assert.equal(pacer.drops, 20);
+  assert.equal(pacer.budget, 750);
+  // No drop and no lag: the budget grows back; a count going down (a socket closed) is no drop.
+  pacer.recordDrops(10);
+  period(1, 1000);
+  assert.equal(pacer.drops, 0);
+  assert.equal(pacer.budget, 1500);
+  assert.equal(pacer.dropsTotal, 20);
+  pacer.recordDrops(undefined); // unknown: nothing changes
+  period(1, 1000);
+  assert.equal(pacer.budget, Infinity);
+  assert.equal(pacer.overloaded, false);
+});

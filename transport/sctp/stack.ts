@@ -28,6 +28,7 @@ import { TransportError } from "../errors.ts";
 import { ChunkType, decodeInit, decodePacket, PacketBuilder, type SctpPacket } from "./chunks.ts";
 import { type SctpClock, systemClock } from "./clock.ts";
 import { bindUdp, type UdpBinder, type UdpSocket, type UdpSocketApi } from "./udp_socket.ts";
+import { udpReceiveDrops } from "./udp_drops.ts";
 
 /** Receives the datagrams addressed to one SCTP port; `bytes` is only valid during the call. */
 export type SctpPortReceiver = (
@@ -94,6 +95,11 @@ export class SharedUdpSocket {
   /** The UDP port. */
   get port(): number {
     return this.#socket.port;
+  }
+
+  /** Times the socket was bound anew because its receive had stalled. */
+  get rebinds(): number {
+    return this.#socket.rebinds;
   }
 
   /** The UDP API underneath. */
@@ -310,6 +316,15 @@ export class SctpStack {
   /** The sockets open now. */
   get sockets(): readonly SharedUdpSocket[] {
     return [...this.#sockets];
+  }
+
+  /**
+   * Datagrams the kernel dropped so far at the ports of the stack's open sockets for want of
+   * room in their receive buffers; undefined where that cannot be read (not Linux, or no read
+   * permission for `/proc/net/udp`).
+   */
+  receiveDrops(): Promise<number | undefined> {
+    return udpReceiveDrops([...this.#sockets].map((s) => s.port));
   }
 
   /**

@@ -13,6 +13,7 @@
 import dgram from "node:dgram";
 import { setImmediate } from "node:timers";
 import { ipAddressFamily } from "../../wire/address.ts";
+import { udpReceiveDropsSync } from "./udp_drops.ts";
 
 /** Which UDP API an endpoint uses: `"auto"` picks `Deno.listenDatagram` when it exists. */
 export type UdpSocketApi = "auto" | "deno" | "node";
@@ -37,6 +38,8 @@ export interface UdpSocket {
   readonly api: "deno" | "node";
   /** The bound port. */
   readonly port: number;
+  /** Times the socket was bound anew because its receive had stalled (see `DenoUdpSocket`). */
+  readonly rebinds: number;
   /** Sends a datagram; `onSent` runs once the socket is done with it (sent or failed). */
   send(packet: Uint8Array, port: number, address: string, onSent: () => void): void;
   /**
@@ -47,14 +50,15 @@ export interface UdpSocket {
 }
 
 /** The parts of `Deno.DatagramConn` used here (its types need `--unstable-net`). */
-interface DenoDatagramConn {
+export interface DenoDatagramConn {
   receive(p?: Uint8Array): Promise<[Uint8Array, { hostname: string; port: number }]>;
   send(p: Uint8Array, addr: { transport: "udp"; hostname: string; port: number }): Promise<number>;
   close(): void;
   readonly addr: { port: number };
 }
 
-type ListenDatagram = (options: {
+/** `Deno.listenDatagram` for UDP, or a stand-in with its shape. */
+export type ListenDatagram = (options: {
   transport: "udp";
   hostname: string;
   port: number;
@@ -95,27 +99,156 @@ export async function bindUdp(
 /** Datagrams a socket hands over before it lets the event loop run other work. */
 const RECEIVES_PER_TURN = 16;
 
-class DenoUdpSocket implements UdpSocket {
+/** How often (ms) a socket whose receive waits checks whether the kernel drops its datagrams. */
+export const RECEIVE_STALL_CHECK_INTERVAL = 1000;
+
+/**
+ * Options of {@linkcode DenoUdpSocket}.
+ *
+ * @example
+ * ```ts
+ * import type { DenoUdpSocketOptions } from "./udp_socket.ts";
+ * const options: DenoUdpSocketOptions = { drops: () => undefined };
+ * ```
+ */
+export interface DenoUdpSocketOptions {
+  /** Datagrams dropped so far at a port (default: `udpReceiveDropsSync`, `/proc` on Linux). */
+  drops?: (port: number) => number | undefined;
+}
+
+/**
+ * A UDP socket over `Deno.listenDatagram`, with a watchdog for a stalled receive.
+ *
+ * Seen with Deno 2.9 under overload (a registrar with 20,000 SCTP PEs, its CPU shared with busy
+ * loops): a receive stayed pending for 37 s while the socket's receive queue was full and the
+ * kernel dropped every datagram that arrived. A full queue that nobody reads gives the event
+ * loop no new readiness, so the socket never recovered by itself and every association on it
+ * failed. So, once a receive has waited a second, the socket reads the kernel's drop count for
+ * its port every second; when it grew while no datagram came in, the socket is bound anew on
+ * the same address and port (its queue of stale datagrams is lost; SCTP retransmits what
+ * matters). Where the count cannot be read (not Linux), there is no watchdog.
+ *
+ * @example
+ * ```ts ignore
+ * import { DenoUdpSocket } from "./udp_socket.ts";
+ * const listen = (Deno as any).listenDatagram;
+ * const socket = new DenoUdpSocket(listen, "127.0.0.1", 0, (bytes) => console.log(bytes));
+ * socket.close();
+ * ```
+ */
+export class DenoUdpSocket implements UdpSocket {
+  /** The API underneath. */
   readonly api = "deno" as const;
+  /** The bound port. */
   readonly port: number;
+  #rebinds = 0;
+  #listen: ListenDatagram;
+  #address: string;
+  #onMessage: DatagramHandler;
+  #drops: (port: number) => number | undefined;
   #conn: DenoDatagramConn;
   #closed = false;
   #to = { transport: "udp" as const, hostname: "", port: 0 };
   /** Ends once the pending receive has failed after close(). */
   #receiving: Promise<void>;
+  /** When the pending receive started (ms, `performance.now`); -1 while none waits. */
+  #waitingSince = -1;
+  /** Datagrams received so far. */
+  #received = 0;
+  /** The drop count and `#received` at the watchdog's last reading while a receive waited. */
+  #watch: { drops: number; received: number } | undefined;
+  #watchdog: ReturnType<typeof setInterval>;
+  /** Between closing a stalled socket and binding its port again. */
+  #reopening = false;
+  #reopenTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(listen: ListenDatagram, address: string, port: number, onMessage: DatagramHandler) {
+  /** Binds `address`:`port` (0 for a free port) and hands every datagram to `onMessage`. */
+  constructor(
+    listen: ListenDatagram,
+    address: string,
+    port: number,
+    onMessage: DatagramHandler,
+    options: DenoUdpSocketOptions = {},
+  ) {
+    this.#listen = listen;
+    this.#address = address;
+    this.#onMessage = onMessage;
+    this.#drops = options.drops ?? ((p) => udpReceiveDropsSync([p]));
     this.#conn = listen({ transport: "udp", hostname: address, port });
     this.port = this.#conn.addr.port;
-    this.#receiving = this.#receiveLoop(onMessage);
+    this.#receiving = this.#receiveLoop(this.#conn);
+    this.#watchdog = setInterval(() => {
+      try {
+        this.#checkStall();
+      } catch {
+        // A watchdog never takes the socket down.
+      }
+    }, RECEIVE_STALL_CHECK_INTERVAL);
   }
 
-  async #receiveLoop(onMessage: DatagramHandler): Promise<void> {
+  /** Times the socket was bound anew because its receive had stalled. */
+  get rebinds(): number {
+    return this.#rebinds;
+  }
+
+  #checkStall(): void {
+    const since = this.#waitingSince;
+    if (
+      this.#closed || this.#reopening || since < 0 ||
+      performance.now() - since < RECEIVE_STALL_CHECK_INTERVAL
+    ) {
+      this.#watch = undefined;
+      return;
+    }
+    // Read synchronously: a stalled socket has been seen beside file reads that stalled too.
+    const drops = this.#drops(this.port);
+    if (drops === undefined) return;
+    const watch = this.#watch;
+    this.#watch = { drops, received: this.#received };
+    if (watch !== undefined && watch.received === this.#received && drops > watch.drops) {
+      this.#rebind();
+    }
+  }
+
+  /**
+   * Closes the stalled socket (its receive fails and its loop ends) and binds the same address
+   * and port again once the runtime has let go of it: the port stays in use until the
+   * cancelled receive is dropped, a turn of the event loop later.
+   */
+  #rebind(): void {
+    this.#rebinds++;
+    this.#watch = undefined;
+    this.#waitingSince = -1;
+    this.#reopening = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // closed already
+    }
+    this.#reopen(0);
+  }
+
+  #reopen(attempt: number): void {
+    if (this.#closed) return;
+    try {
+      this.#conn = this.#listen({ transport: "udp", hostname: this.#address, port: this.port });
+    } catch {
+      // Still held (or taken): again soon, then once a second, until closed.
+      const delay = attempt < 100 ? 10 : 1000;
+      this.#reopenTimer = setTimeout(() => this.#reopen(attempt + 1), delay);
+      return;
+    }
+    this.#reopening = false;
+    this.#receiving = this.#receiveLoop(this.#conn);
+  }
+
+  async #receiveLoop(conn: DenoDatagramConn): Promise<void> {
+    const onMessage = this.#onMessage;
     // One buffer for every datagram: the handler copies what it keeps.
     const buffer = new Uint8Array(65536);
     let turn = 0;
     let lastHostname = "";
-    while (!this.#closed) {
+    while (!this.#closed && conn === this.#conn) {
       // Deno completes up to 128 receives of a busy socket in one turn of its event loop, at
       // tens of microseconds each: timers and the other connections (a PU's TCP requests
       // beside 100,000 SCTP PEs) would wait for all of them. Measured at 100,000 supervised
@@ -128,11 +261,15 @@ class DenoUdpSocket implements UdpSocket {
       let bytes: Uint8Array;
       let from: { hostname: string; port: number };
       try {
-        [bytes, from] = await this.#conn.receive(buffer);
+        this.#waitingSince = performance.now();
+        [bytes, from] = await conn.receive(buffer);
       } catch (e) {
         if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
         continue; // an error of one datagram
+      } finally {
+        if (conn === this.#conn) this.#waitingSince = -1;
       }
+      this.#received++;
       // The same peer's address as the same string: later comparisons of it (the path a
       // packet came from) and lookups by it find an equal pointer and a hash already computed.
       let hostname = from.hostname;
@@ -146,6 +283,7 @@ class DenoUdpSocket implements UdpSocket {
     }
   }
 
+  /** Sends a datagram; `onSent` runs once the socket is done with it (sent or failed). */
   send(packet: Uint8Array, port: number, address: string, onSent: () => void): void {
     let to = this.#to;
     if (to.port !== port || to.hostname !== address) {
@@ -155,10 +293,13 @@ class DenoUdpSocket implements UdpSocket {
     this.#conn.send(packet, to).then(onSent, onSent);
   }
 
+  /** Closes the socket; resolves once its pending receive has ended. */
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#conn.close();
+      clearInterval(this.#watchdog);
+      clearTimeout(this.#reopenTimer);
+      if (!this.#reopening) this.#conn.close();
     }
     return this.#receiving;
   }
@@ -166,6 +307,7 @@ class DenoUdpSocket implements UdpSocket {
 
 class NodeUdpSocket implements UdpSocket {
   readonly api = "node" as const;
+  readonly rebinds = 0;
   /** Kept: `address()` throws once the socket is closed. */
   readonly port: number;
   #socket: dgram.Socket;

@@ -418,6 +418,7 @@ export class SimNetwork {
 
 class SimUdpSocket implements UdpSocket {
   readonly api = "deno" as const;
+  readonly rebinds = 0;
   readonly port: number;
   #network: SimNetwork;
   #address: string;
