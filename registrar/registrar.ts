@@ -672,10 +672,9 @@ export class Registrar implements AsyncDisposable {
         () => registrar.#checkBacklogs(),
         Math.max(50, Math.min(stall > 0 ? stall / 4 : 1000, 1000)),
       );
-      if ((options.overloadLag ?? 1) > 0) {
-        registrar.#lagExpected = performance.now() + LAG_PROBE_INTERVAL;
-        registrar.#lagTimer = setInterval(() => registrar.#probeLag(), LAG_PROBE_INTERVAL);
-      }
+      // Measured even with pacing off (`overloadLag` 0): the lag and the drops are shown.
+      registrar.#lagExpected = performance.now() + LAG_PROBE_INTERVAL;
+      registrar.#lagTimer = setInterval(() => registrar.#probeLag(), LAG_PROBE_INTERVAL);
       const idle = registrar.#limits.idleTimeout;
       if (idle > 0) {
         registrar.#idleTimer = setInterval(
