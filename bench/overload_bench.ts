@@ -10,6 +10,7 @@
 // stalled (see `transport/sctp/udp_socket.ts`). Needs at least 2 CPUs, `taskset`, and Linux.
 // The last line of output is one JSON object of numbers. BENCH_OVERLOAD_PES sets N.
 
+import { pin } from "./cpu_pin.ts";
 import { Child, startRegistrar } from "../tests/support/processes.ts";
 
 const N = Number(Deno.env.get("BENCH_OVERLOAD_PES") ?? 20_000);
@@ -21,15 +22,6 @@ const CPUS = navigator.hardwareConcurrency;
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (s: string) => Deno.env.get("BENCH_VERBOSE") && console.error(s);
-
-async function pin(pid: number, cpus: string): Promise<void> {
-  const { success } = await new Deno.Command("taskset", {
-    args: ["-a", "-c", "-p", cpus, String(pid)],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (!success) throw new Error(`taskset could not bind process ${pid} to CPUs ${cpus}`);
-}
 
 /** The registrar's metrics, by name (labels kept in the name). */
 async function metrics(httpPort: number): Promise<Map<string, number>> {

@@ -20,6 +20,7 @@
 // floor: the CPU that the datagrams of SCTP supervision cost with no protocol work, at the
 // keep-alive rates of 10,000 and 100,000 PEs, to compare the registrar's figures with.
 
+import { pin } from "./cpu_pin.ts";
 import { decodeAsapMessage, encodeAsapMessage } from "../asap/mod.ts";
 import { type EndpointAddress, openAssociation } from "../transport/open.ts";
 import { connectSctp } from "../transport/sctp/endpoint.ts";
@@ -278,16 +279,6 @@ const PIN = Deno.env.get("BENCH_PIN") !== "0" && CPUS >= 2;
 const OTHER_CPUS = `1-${CPUS - 1}`;
 const ALL_CPUS = `0-${CPUS - 1}`;
 const MAX_PINNED_RATE = 5000;
-
-/** Binds every thread of a process (and those it starts later) to `cpus` ("0", "1-3"). */
-async function pin(pid: number, cpus: string): Promise<void> {
-  const { success } = await new Deno.Command("taskset", {
-    args: ["-a", "-c", "-p", cpus, String(pid)],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (!success) throw new Error(`taskset could not bind process ${pid} to CPUs ${cpus}`);
-}
 
 /** Lowers the priority of a process's main thread (where a Deno program does its work). */
 async function renice(pid: number, niceness: number): Promise<void> {

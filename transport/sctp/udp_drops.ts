@@ -53,20 +53,10 @@ export function dropsInProcNetUdp(text: string, ports: ReadonlySet<number>): num
  * ```
  */
 export function udpReceiveDropsSync(ports: Iterable<number>): number | undefined {
-  const wanted = new Set(ports);
-  let drops = 0;
-  let read = false;
-  for (const file of PROC_FILES) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(file);
-    } catch {
-      continue; // not Linux, no IPv6, or no permission
-    }
-    read = true;
-    drops += dropsInProcNetUdp(text, wanted);
-  }
-  return read ? drops : undefined;
+  return sumDrops(
+    PROC_FILES.map((file) => readOrUndefined(() => Deno.readTextFileSync(file))),
+    ports,
+  );
 }
 
 /**
@@ -83,18 +73,27 @@ export async function udpReceiveDrops(
   ports: Iterable<number>,
   readTextFile: (path: string) => Promise<string> = Deno.readTextFile,
 ): Promise<number | undefined> {
-  const wanted = new Set(ports);
-  let drops = 0;
-  let read = false;
-  for (const file of PROC_FILES) {
-    let text: string;
-    try {
-      text = await readTextFile(file);
-    } catch {
-      continue; // not Linux, no IPv6, or no permission
-    }
-    read = true;
-    drops += dropsInProcNetUdp(text, wanted);
+  const texts = await Promise.all(
+    PROC_FILES.map((file) => readTextFile(file).catch(() => undefined)),
+  );
+  return sumDrops(texts, ports);
+}
+
+/** The text a read gives, or undefined when it fails (not Linux, no IPv6, no permission). */
+function readOrUndefined(read: () => string): string | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
   }
-  return read ? drops : undefined;
+}
+
+/** The drops at `ports` over the files that could be read; undefined when none could. */
+function sumDrops(texts: (string | undefined)[], ports: Iterable<number>): number | undefined {
+  const wanted = new Set(ports);
+  let drops: number | undefined;
+  for (const text of texts) {
+    if (text !== undefined) drops = (drops ?? 0) + dropsInProcNetUdp(text, wanted);
+  }
+  return drops;
 }
