@@ -1662,9 +1662,13 @@ export class Registrar implements AsyncDisposable {
     if (is) this.#lastOverloaded = this.#clock();
     if (is && !was) {
       logger.warn(
-        "Overloaded (event loop {lag} ms late on average): keep-alives paced to {budget}/s, " +
-          "unanswered ones do not remove PEs",
-        { lag: Math.round(this.#pacer.meanLag), budget: Math.round(this.#pacer.budget) },
+        "Overloaded (event loop {lag} ms late on average, {drops} datagrams dropped in the last " +
+          "second): keep-alives paced to {budget}/s, unanswered ones do not remove PEs",
+        {
+          lag: Math.round(this.#pacer.meanLag),
+          drops: this.#pacer.drops,
+          budget: Math.round(this.#pacer.budget),
+        },
       );
     } else if (was && !is) {
       logger.warn("No longer overloaded: keep-alives at their interval again");
