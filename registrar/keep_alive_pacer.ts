@@ -17,7 +17,8 @@
  *
  * - a mean lag above `overloadLag` (default 20 ms), or any drop: the registrar is overloaded.
  *   Keep-alives may go at three quarters of the rate that went out in the period, less each
- *   period it stays so ({@linkcode MIN_KEEP_ALIVE_BUDGET} at least).
+ *   period it stays so, but not under a tenth of what the PEs need at their interval
+ *   ({@linkcode MIN_KEEP_ALIVE_SHARE}): lag also comes from CPU that other processes take.
  * - a mean lag under a quarter of the limit and no drop: the budget doubles each period, and
  *   ends when it is half as large again as what was due (sent and put off).
  *
@@ -32,8 +33,14 @@
 /** How often (ms) the registrar measures its event-loop lag. */
 export const LAG_PROBE_INTERVAL = 100;
 
-/** The fewest keep-alives per second a budget allows. */
+/** The fewest keep-alives per second a budget allows, whatever the demand. */
 export const MIN_KEEP_ALIVE_BUDGET = 10;
+
+/**
+ * The budget never goes below this share of the demand (see {@linkcode KeepAlivePacer.setDemand}):
+ * a PE's keep-alives come at most ten times further apart than their interval.
+ */
+export const MIN_KEEP_ALIVE_SHARE = 0.1;
 
 /**
  * Options of a {@linkcode KeepAlivePacer}.
@@ -89,6 +96,8 @@ export class KeepAlivePacer {
   #dropsSum = 0;
   /** When the last keep-alive put off is due to go (ms, the pacer's clock). */
   #queueEnd = -Infinity;
+  /** The least budget: {@linkcode MIN_KEEP_ALIVE_SHARE} of the demand. */
+  #minBudget = MIN_KEEP_ALIVE_BUDGET;
 
   /** A pacer with no budget (every keep-alive goes). */
   constructor(options: KeepAlivePacerOptions = {}) {
@@ -136,6 +145,16 @@ export class KeepAlivePacer {
       this.#dropsSum += total - this.#dropsTotal;
     }
     this.#dropsTotal = total;
+  }
+
+  /**
+   * The keep-alives per second the registrar's PEs need at their interval (PEs / interval); the
+   * budget stays at {@linkcode MIN_KEEP_ALIVE_SHARE} of it at least. The lag also comes from
+   * CPU taken by other processes, which fewer keep-alives do not give back: without a floor, a
+   * registrar sharing its CPU would end up probing its PEs hardly at all.
+   */
+  setDemand(perSecond: number): void {
+    this.#minBudget = Math.max(MIN_KEEP_ALIVE_BUDGET, perSecond * MIN_KEEP_ALIVE_SHARE);
   }
 
   /**
@@ -199,7 +218,7 @@ export class KeepAlivePacer {
         this.#tokens = 0;
         this.#lastTake = now;
       }
-      this.#budget = Math.max(MIN_KEEP_ALIVE_BUDGET, Math.min(this.#budget, sentRate) * 0.75);
+      this.#budget = Math.max(this.#minBudget, Math.min(this.#budget, sentRate) * 0.75);
     } else if (this.#budget !== Infinity && meanLag < this.#highLag / 4 && drops === 0) {
       this.#budget *= 2;
       if (this.#budget > dueRate * 1.5) this.#budget = Infinity;

@@ -1648,6 +1648,11 @@ export class Registrar implements AsyncDisposable {
     const now = performance.now();
     const lag = now - this.#lagExpected;
     this.#lagExpected = now + LAG_PROBE_INTERVAL;
+    if (this.#lagProbes % 10 === 0) {
+      // What the PEs need: the budget stays at a tenth of it at least.
+      const pes = this.handlespace.ownerSize(this.serverId);
+      this.#pacer.setDemand(pes * 1000 / this.#options.keepAliveInterval);
+    }
     if (++this.#lagProbes % 10 === 0 && !this.#readingDrops && this.#hasSctp()) {
       // What the kernel dropped at the SCTP sockets (a full queue shows there first).
       this.#readingDrops = true;

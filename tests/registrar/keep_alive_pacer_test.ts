@@ -118,3 +118,14 @@ Deno.test("KeepAlivePacer: datagrams dropped in a period count as overload", () 
   assert.equal(pacer.budget, Infinity);
   assert.equal(pacer.overloaded, false);
 });
+
+Deno.test("KeepAlivePacer: the budget stays at a tenth of what the PEs need", () => {
+  const { pacer, period } = pacerAt();
+  pacer.setDemand(4000); // 20,000 PEs every 5 s
+  for (let i = 0; i < 40; i++) period(500, 4000);
+  assert.equal(pacer.budget, 400);
+  // A smaller demand: the fixed floor.
+  pacer.setDemand(20);
+  for (let i = 0; i < 40; i++) period(500, 4000);
+  assert.equal(pacer.budget, MIN_KEEP_ALIVE_BUDGET);
+});
