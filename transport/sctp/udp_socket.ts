@@ -121,12 +121,13 @@ export interface DenoUdpSocketOptions {
  *
  * Seen with Deno 2.9 under overload (a registrar with 20,000 SCTP PEs, its CPU shared with busy
  * loops): a receive stayed pending for 37 s while the socket's receive queue was full and the
- * kernel dropped every datagram that arrived. A full queue that nobody reads gives the event
- * loop no new readiness, so the socket never recovered by itself and every association on it
- * failed. So, once a receive has waited a second, the socket reads the kernel's drop count for
- * its port every second; when it grew while no datagram came in, the socket is bound anew on
- * the same address and port (its queue of stale datagrams is lost; SCTP retransmits what
- * matters). Where the count cannot be read (not Linux), there is no watchdog.
+ * kernel dropped every datagram that arrived, long enough for every association on it to fail.
+ * The cause is not known (one guess: a full queue that nobody reads gives the event loop no new
+ * readiness). So, once a receive has waited a whole second with no datagram, the socket reads
+ * the kernel's drop count for its port every second; when it grew while still no datagram came
+ * in, the socket is bound anew on the same address and port (its queue of stale datagrams is
+ * lost; SCTP retransmits what matters). Where the count cannot be read (not Linux), there is no
+ * watchdog.
  *
  * @example
  * ```ts ignore
@@ -151,12 +152,13 @@ export class DenoUdpSocket implements UdpSocket {
   #to = { transport: "udp" as const, hostname: "", port: 0 };
   /** Ends once the pending receive has failed after close(). */
   #receiving: Promise<void>;
-  /** When the pending receive started (ms, `performance.now`); -1 while none waits. */
-  #waitingSince = -1;
-  /** Datagrams received so far. */
+  /** True while a receive is pending. */
+  #waiting = false;
+  /** Datagrams received so far, and at the watchdog's last look. */
   #received = 0;
-  /** The drop count and `#received` at the watchdog's last reading while a receive waited. */
-  #watch: { drops: number; received: number } | undefined;
+  #receivedBefore = 0;
+  /** The drop count at the watchdog's last reading, while no datagram has come in since. */
+  #dropsBefore: number | undefined;
   #watchdog: ReturnType<typeof setInterval>;
   /** Between closing a stalled socket and binding its port again. */
   #reopening = false;
@@ -192,22 +194,21 @@ export class DenoUdpSocket implements UdpSocket {
   }
 
   #checkStall(): void {
-    const since = this.#waitingSince;
     if (
-      this.#closed || this.#reopening || since < 0 ||
-      performance.now() - since < RECEIVE_STALL_CHECK_INTERVAL
+      this.#closed || this.#reopening || !this.#waiting || this.#received !== this.#receivedBefore
     ) {
-      this.#watch = undefined;
+      // A datagram came in since the last look (or none is awaited): nothing stalls.
+      this.#receivedBefore = this.#received;
+      this.#dropsBefore = undefined;
       return;
     }
-    // Read synchronously: a stalled socket has been seen beside file reads that stalled too.
+    // No datagram for a whole interval. Read synchronously: a stalled socket has been seen
+    // beside file reads that stalled too.
     const drops = this.#drops(this.port);
     if (drops === undefined) return;
-    const watch = this.#watch;
-    this.#watch = { drops, received: this.#received };
-    if (watch !== undefined && watch.received === this.#received && drops > watch.drops) {
-      this.#rebind();
-    }
+    const before = this.#dropsBefore;
+    this.#dropsBefore = drops;
+    if (before !== undefined && drops > before) this.#rebind();
   }
 
   /**
@@ -217,8 +218,8 @@ export class DenoUdpSocket implements UdpSocket {
    */
   #rebind(): void {
     this.#rebinds++;
-    this.#watch = undefined;
-    this.#waitingSince = -1;
+    this.#dropsBefore = undefined;
+    this.#waiting = false;
     this.#reopening = true;
     try {
       this.#conn.close();
@@ -261,13 +262,13 @@ export class DenoUdpSocket implements UdpSocket {
       let bytes: Uint8Array;
       let from: { hostname: string; port: number };
       try {
-        this.#waitingSince = performance.now();
+        this.#waiting = true;
         [bytes, from] = await conn.receive(buffer);
       } catch (e) {
         if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
         continue; // an error of one datagram
       } finally {
-        if (conn === this.#conn) this.#waitingSince = -1;
+        if (conn === this.#conn) this.#waiting = false;
       }
       this.#received++;
       // The same peer's address as the same string: later comparisons of it (the path a
